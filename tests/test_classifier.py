@@ -1,0 +1,129 @@
+"""toxic.Classifier on the embedded int8 model: results, edge cases, the lean import path, Hub loading."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from toxic import Classifier, InputError, ModelError
+from toxic.classifier import DEFAULT_MODEL
+
+
+def test_predict_single_and_list(clf):
+    one = clf.predict("Have a lovely day, friend.")
+    assert set(one) == {"toxic", "hate", "labels"} and one["labels"] == []
+    many = clf.predict(["You are a disgusting worthless idiot.", "Thanks for sharing!"])
+    assert many[0]["toxic"] > 0.8 and "toxic" in many[0]["labels"]
+    assert many[1]["toxic"] < 0.3
+
+
+def test_predict_proba_shape_and_order_independence(clf):
+    texts = ["short", "a somewhat longer sentence about the weather today", "you idiot", "ok"]
+    p = clf.predict_proba(texts)
+    assert p.shape == (4, 2) and p.dtype == np.float32
+    rev = clf.predict_proba(texts[::-1])[::-1]
+    np.testing.assert_allclose(p, rev, atol=1e-5)  # batching by length does not change results
+
+
+def test_empty_and_whitespace_have_a_defined_result(clf):
+    p = clf.predict_proba(["", "   ", "\n\t", None])
+    assert (p == 0).all()
+    assert clf.predict("") == {"toxic": 0.0, "hate": 0.0, "labels": []}
+    assert clf.predict_proba([]).shape == (0, 2)
+
+
+def test_long_text_is_not_truncated(clf):
+    filler = "The committee met on Tuesday to discuss the budget for the coming year. " * 60  # ~900 tokens
+    insult = "You are a disgusting worthless idiot and everyone hates you."
+    p = clf.predict_proba([filler, filler + insult, insult + " " + filler])
+    assert p[0, 0] < 0.5
+    assert p[1, 0] > 0.8, "an insult after 900 tokens must still count (windows, not truncation)"
+    assert p[2, 0] > 0.8
+
+
+def test_unicode_emoji_and_control_characters(clf):
+    texts = ["😂😂😂", "naïve café résumé", "你好世界", "\x00\x07 hello \u202e", "ðŸ˜‚ mojibake", "a" * 5000]
+    p = clf.predict_proba(texts)
+    assert p.shape == (6, 2) and np.isfinite(p).all()
+
+
+def test_a_one_megabyte_text(clf):
+    text = ("word " * 200_000)[:1_000_000]
+    assert np.isfinite(clf.predict_proba([text])).all()
+
+
+def test_thresholds(clf):
+    text = "you are kind of dumb"
+    assert clf.predict(text, threshold=0.0)["labels"] == ["toxic", "hate"]
+    assert clf.predict(text, threshold=1.01)["labels"] == []
+    assert clf.predict(text, threshold={"toxic": 0.0})["labels"][0] == "toxic"
+
+
+def test_bad_input_types(clf):
+    with pytest.raises(InputError):
+        clf.predict_proba("not a list")
+    with pytest.raises(InputError):
+        clf.predict_proba([b"bytes"])
+
+
+def test_embeddings(clf):
+    e = clf.embed(["hello", "you idiot", ""])
+    assert e.shape == (3, 384) and np.isfinite(e).all()
+    assert np.abs(e[0] - e[1]).sum() > 0
+
+
+def test_serving_path_never_imports_torch_or_transformers():
+    code = (
+        "import sys, toxic; c = toxic.Classifier.load(); c.predict(['hi there', 'you idiot']); "
+        "from toxic import batch, cli, evaluate; "
+        "bad = [m for m in ('torch', 'transformers', 'optimum') if m in sys.modules]; print(bad); sys.exit(bool(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_model_errors(tmp_path):
+    with pytest.raises(ModelError, match="not a toxic model directory"):
+        Classifier.load(tmp_path)
+    with pytest.raises(ModelError, match="neither a model directory"):
+        Classifier.load("./no/such/dir")
+    broken = tmp_path / "broken"
+    shutil.copytree(DEFAULT_MODEL, broken)
+    (broken / "model.onnx").write_bytes(b"not an onnx file")
+    with pytest.raises(ModelError, match="cannot load"):
+        Classifier.load(broken)
+
+
+def _fill_hub_cache(cache, repo_id: str, commit: str):
+    """The layout huggingface_hub itself writes: blobs are files, snapshots/<commit>/ holds them, refs/main names it."""
+    root = cache / ("models--" + repo_id.replace("/", "--"))
+    snap = root / "snapshots" / commit
+    shutil.copytree(DEFAULT_MODEL, snap, ignore=shutil.ignore_patterns("plots"))
+    (root / "refs").mkdir(parents=True)
+    (root / "refs" / "main").write_text(commit)
+
+
+def test_loads_a_hub_repo_offline_from_the_cache(tmp_path, monkeypatch):
+    cache = tmp_path / "hf" / "hub"
+    _fill_hub_cache(cache, "toxic-org/toxic-minilm", "a" * 40)
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code = (
+        "import json, toxic; c = toxic.Classifier.load('toxic-org/toxic-minilm'); "
+        "print(json.dumps([str(c.info.path), c.predict('you idiot')['toxic']]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    path, score = json.loads(out.stdout)
+    assert path.endswith("snapshots/" + "a" * 40) and score > 0.5
+
+
+def test_missing_hub_repo_offline_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code = "import toxic\ntry:\n    toxic.Classifier.load('nobody/nothing')\nexcept toxic.ModelError as e:\n    print(e)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "not in the local Hugging Face cache" in out.stdout, out.stdout + out.stderr

@@ -1,0 +1,126 @@
+"""Cleaning, merging and splitting invariants on the real data; the manifest catches a changed file."""
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from toxic import data
+from toxic.data import MISSING, SplitConfig, build_splits, merge_duplicates, split_davidson, verify_manifest
+from toxic.text import clean_text
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("Tom &amp; Jerry &lt;3", "Tom & Jerry <3"),
+        ("lol &#128514;", "lol 😂"),
+        ("double &amp;amp; escaped", "double & escaped"),
+        ("USA ðŸ‡ºðŸ‡¸ forever", "USA 🇺🇸 forever"),
+        ("@realDonaldTrump you lie", "@user you lie"),
+        ("RT @mayasolovely: As a woman", "As a woman"),
+        ("read this https://t.co/abc123 now", "read this now"),
+        ("see www.example.com/x?y=1", "see"),
+        ("tabs\tand\nnewlines\r\n", "tabs and newlines"),
+        ("bell\x07char", "bellchar"),  # ftfy drops control characters
+        ("   ", ""),
+        ("", ""),
+    ],
+)
+def test_clean_text(raw, clean):
+    assert clean_text(raw) == clean
+
+
+def test_clean_text_is_idempotent():
+    samples = ["RT @a: &amp; ðŸ˜‚ http://x.y z", "plain text", "@user @user hi"]
+    for s in samples:
+        assert clean_text(clean_text(s)) == clean_text(s)
+
+
+def test_merge_duplicates_rule():
+    frame = pd.DataFrame(
+        {
+            "text": ["a", "a", "b", "b", "c", "d", "d"],
+            "toxic": [1, 1, 1, 0, 0, 1, MISSING],
+            "hate": [MISSING, MISSING, 0, 0, 1, MISSING, 1],
+            "source": ["s"] * 7,
+        }
+    )
+    merged = merge_duplicates(frame).set_index("text")
+    assert merged.loc["a", "toxic"] == 1  # agreeing duplicates: one row
+    assert (
+        merged.loc["b", "toxic"] == MISSING and merged.loc["b", "hate"] == 0
+    )  # conflict: that label unknown
+    assert merged.loc["d", "toxic"] == 1 and merged.loc["d", "hate"] == 1  # labels from two rows combine
+    assert merged.index.is_unique
+
+
+def test_merge_drops_rows_with_no_label_left():
+    frame = pd.DataFrame(
+        {"text": ["x", "x"], "toxic": [1, 0], "hate": [MISSING, MISSING], "source": ["s", "s"]}
+    )
+    assert len(merge_duplicates(frame)) == 0
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return build_splits()
+
+
+def test_splits_have_no_leaks_duplicates_or_empties(splits):
+    train, val = splits["train"], splits["validation"]
+    assert not set(train["text"]) & set(val["text"])
+    assert train["text"].is_unique
+    assert (train["text"].str.strip() != "").all() and (val["text"].str.strip() != "").all()
+    for frame in (train, val):
+        known = (frame["toxic"] != MISSING) | (frame["hate"] != MISSING)
+        assert known.all()
+
+
+def test_splits_label_sources(splits):
+    train = splits["train"]
+    off = train[train["source"] == "tweeteval_offensive"]
+    assert (off["hate"] == MISSING).all() and set(off["toxic"]) == {0, 1}
+    hate = train[train["source"] == "tweeteval_hate"]
+    assert (hate.loc[hate["hate"] == 1, "toxic"] == 1).all()  # hate implies toxic
+    assert (hate.loc[hate["hate"] == 0, "toxic"] == MISSING).all()
+    dav = train[train["source"] == "davidson2017"]
+    assert not ((dav["hate"] == 1) & (dav["toxic"] == 0)).any()
+    assert not train["text"].str.contains("&amp;").any()
+    assert not train["text"].str.contains(r"https?://").any()
+
+
+def test_davidson_split_is_deterministic_and_stratified():
+    raw = data.read_davidson(data.data_dir())
+    t1, v1 = split_davidson(raw, SplitConfig(seed=3))
+    t2, v2 = split_davidson(raw, SplitConfig(seed=3))
+    _, v3 = split_davidson(raw, SplitConfig(seed=4))
+    assert v1["text"].tolist() == v2["text"].tolist()
+    assert v1["text"].tolist() != v3["text"].tolist()
+    assert len(t1) + len(v1) == len(raw)
+    share = v1["hate"].mean() / raw["hate"].mean()
+    assert 0.97 < share < 1.03 and abs(len(v1) / len(raw) - 0.1) < 0.001
+
+
+def test_split_config_validates():
+    with pytest.raises(data.DataError):
+        SplitConfig(davidson_val_fraction=1.5)
+
+
+def test_manifest_verifies_and_catches_a_changed_file(tmp_path):
+    assert verify_manifest() == []
+    copy = tmp_path / "data"
+    shutil.copytree(data.data_dir(), copy)
+    assert verify_manifest(copy) == []
+    with (copy / "tweeteval_hate" / "val_labels.txt").open("a") as f:
+        f.write("1\n")
+    problems = verify_manifest(copy)
+    assert len(problems) == 1 and "tweeteval_hate/val_labels.txt" in problems[0]
+    (copy / "davidson2017" / "labeled_data.csv").unlink()
+    assert any("missing" in p for p in verify_manifest(copy))
+
+
+def test_bias_madlibs_is_balanced():
+    frame = data.load_bias_madlibs()
+    assert len(frame) == 76564 and np.isclose(frame["label"].mean(), 0.5)

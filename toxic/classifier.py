@@ -1,0 +1,231 @@
+"""The serving path: onnxruntime + tokenizers + numpy. Nothing here imports torch or transformers.
+
+    >>> from toxic import Classifier
+    >>> clf = Classifier.load()                  # models/default; or a directory; or a Hub repo id
+    >>> clf.predict("you are a wonderful person")
+    {'toxic': 0.03, 'hate': 0.01, 'labels': []}
+
+Speed comes from three things: texts are tokenized in one Rust call, sorted by length and batched so padding is
+minimal, and the int8 graph runs with onnxruntime's fusions. Long texts are never truncated: they are cut into
+overlapping windows and a text's score is the maximum over its windows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from toxic.errors import InputError, ModelError
+from toxic.text import clean_text
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MODEL = REPO_ROOT / "models" / "default"
+MODEL_FILES = ("model.onnx", "tokenizer.json", "config.json", "toxic.json")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model directory says about itself (``toxic.json`` and ``config.json``)."""
+
+    path: Path
+    labels: tuple[str, ...]
+    thresholds: dict[str, float]
+    max_length: int
+    model_id: str
+    version: str
+
+
+def resolve_model_dir(source: str | os.PathLike | None = None, revision: str | None = None) -> Path:
+    """None -> the embedded default; an existing directory -> itself; otherwise a Hub repo id, from the cache
+    when ``HF_HUB_OFFLINE=1`` (or when the network is down), else downloaded."""
+    if source is None:
+        return DEFAULT_MODEL
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return path
+    text = str(source)
+    if path.exists() or text.startswith((".", "/", "~")) or text.count("/") != 1:
+        raise ModelError(
+            f"model not found: {text!r} is neither a model directory nor a Hub repo id (ORG/NAME)"
+        )
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        return Path(
+            snapshot_download(text, revision=revision, allow_patterns=["*.json", "*.onnx", "*.md", "plots/*"])
+        )
+    except LocalEntryNotFoundError as e:
+        raise ModelError(
+            f"{text} is not in the local Hugging Face cache and the Hub cannot be reached (HF_HUB_OFFLINE is "
+            f"{os.environ.get('HF_HUB_OFFLINE', 'unset')}): download it once with network, or pass a directory"
+        ) from e
+    except (HfHubHTTPError, OSError) as e:
+        raise ModelError(f"cannot load {text} from the Hub: {e}") from e
+
+
+def read_info(path: Path) -> ModelInfo:
+    missing = [name for name in MODEL_FILES if not (path / name).exists()]
+    if missing:
+        raise ModelError(f"{path} is not a toxic model directory: missing {', '.join(missing)}")
+    config = json.loads((path / "config.json").read_text())
+    meta = json.loads((path / "toxic.json").read_text())
+    labels = tuple(config["id2label"][str(i)] for i in range(len(config["id2label"])))
+    return ModelInfo(
+        path=path,
+        labels=labels,
+        thresholds={label: float(meta["thresholds"][label]) for label in labels},
+        max_length=int(meta.get("max_length", 256)),
+        model_id=meta.get("model_id", path.name),
+        version=meta.get("version", "unknown"),
+    )
+
+
+class Classifier:
+    """Scores comments with an int8 ONNX model. Thread-safe: onnxruntime sessions may be shared by threads."""
+
+    def __init__(self, info: ModelInfo, threads: int | None = None, batch_size: int = 32) -> None:
+        self.info = info
+        self.labels = info.labels
+        self.thresholds = dict(info.thresholds)
+        self.batch_size = batch_size
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads or int(os.environ.get("TOXIC_THREADS", "0")) or 0
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        try:
+            self.session = ort.InferenceSession(
+                str(info.path / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as e:  # onnxruntime raises its own untyped errors for corrupt files
+            raise ModelError(f"cannot load {info.path / 'model.onnx'}: {e}") from e
+        self._inputs = {i.name for i in self.session.get_inputs()}
+        self._outputs = [o.name for o in self.session.get_outputs()]
+        self.tokenizer = Tokenizer.from_file(str(info.path / "tokenizer.json"))
+        self.tokenizer.no_padding()  # the packaged tokenizer.json pads to 128: we pad per batch instead
+        self.tokenizer.no_truncation()  # long texts are windowed, never cut
+        self._cls = self.tokenizer.token_to_id("[CLS]")
+        self._sep = self.tokenizer.token_to_id("[SEP]")
+        self._pad = self.tokenizer.token_to_id("[PAD]") or 0
+        self.window = info.max_length - 2  # tokens of text per window, between [CLS] and [SEP]
+        self.stride = self.window * 3 // 4  # windows overlap by a quarter
+
+    @classmethod
+    def load(
+        cls, source: str | os.PathLike | None = None, revision: str | None = None, threads: int | None = None
+    ) -> Classifier:
+        return cls(read_info(resolve_model_dir(source, revision)), threads=threads)
+
+    # --- the public surface --------------------------------------------------------------------------------------
+
+    def predict(self, texts: str | list[str], threshold: dict[str, float] | float | None = None):
+        """Per text: ``{"toxic": p, "hate": p, "labels": [names at or over their threshold]}``.
+        A single string gives a single dict; a list gives a list."""
+        single = isinstance(texts, str)
+        batch = [texts] if single else texts
+        probs = self.predict_proba(batch)
+        results = [self._result(row, threshold) for row in probs]
+        return results[0] if single else results
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """An ``(n, len(labels))`` float32 array of independent probabilities."""
+        return self.run(texts)[0]
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """The model's pooled representation of each text (used for drift), ``(n, hidden)``."""
+        return self.run(texts, embeddings=True)[1]
+
+    def decide(self, probs: np.ndarray, threshold: dict[str, float] | float | None = None) -> np.ndarray:
+        """Boolean decisions ``(n, len(labels))`` at the model's thresholds, or the given ones."""
+        t = self._thresholds(threshold)
+        return probs >= np.array([t[label] for label in self.labels], dtype=np.float32)
+
+    # --- the work --------------------------------------------------------------------------------------------------
+
+    def run(self, texts: list[str], embeddings: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        if isinstance(texts, str):
+            raise InputError("predict_proba takes a list of texts; use predict() for a single string")
+        n = len(texts)
+        probs = np.zeros((n, len(self.labels)), dtype=np.float32)
+        hidden = None
+        if n == 0:
+            return probs, np.zeros((0, 0), dtype=np.float32) if embeddings else None
+        cleaned = [clean_text(t) if isinstance(t, str) else self._not_text(t) for t in texts]
+        owners, windows = self._windows(cleaned)
+        if not windows:  # every text empty: defined result, all zeros
+            return probs, None
+        logits, pooled = self._forward(windows, embeddings)
+        window_probs = 1.0 / (1.0 + np.exp(-logits))
+        np.maximum.at(probs, owners, window_probs)  # a text scores its worst window
+        if embeddings and pooled is not None:
+            hidden = np.zeros((n, pooled.shape[1]), dtype=np.float32)
+            counts = np.bincount(owners, minlength=n)[:, None]
+            np.add.at(hidden, owners, pooled)
+            hidden /= np.maximum(counts, 1)
+        return probs, hidden
+
+    def _not_text(self, value) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return ""
+        raise InputError(f"expected text, got {type(value).__name__}: {value!r}"[:200])
+
+    def _windows(self, cleaned: list[str]) -> tuple[np.ndarray, list[list[int]]]:
+        """Token ids per window (with [CLS]/[SEP]) and, for each window, the index of its text.
+        Empty texts have no window and keep probability 0."""
+        keep = [i for i, t in enumerate(cleaned) if t]
+        encodings = self.tokenizer.encode_batch([cleaned[i] for i in keep], add_special_tokens=False)
+        owners, windows = [], []
+        for i, enc in zip(keep, encodings, strict=True):
+            ids = enc.ids
+            start = 0
+            while True:
+                windows.append([self._cls, *ids[start : start + self.window], self._sep])
+                owners.append(i)
+                if start + self.window >= len(ids):
+                    break
+                start += self.stride
+        return np.array(owners, dtype=np.int64), windows
+
+    def _forward(self, windows: list[list[int]], embeddings: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        order = np.argsort([len(w) for w in windows], kind="stable")
+        logits = np.zeros((len(windows), len(self.labels)), dtype=np.float32)
+        pooled = None
+        outputs = ["logits", "embedding"] if embeddings and "embedding" in self._outputs else ["logits"]
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            width = len(windows[idx[-1]])  # sorted: the last is the longest
+            ids = np.full((len(idx), width), self._pad, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, j in enumerate(idx):
+                w = windows[j]
+                ids[row, : len(w)] = w
+                mask[row, : len(w)] = 1
+            feeds = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self._inputs:
+                feeds["token_type_ids"] = np.zeros_like(ids)
+            result = self.session.run(outputs, feeds)
+            logits[idx] = result[0]
+            if len(result) > 1:
+                if pooled is None:
+                    pooled = np.zeros((len(windows), result[1].shape[1]), dtype=np.float32)
+                pooled[idx] = result[1]
+        return logits, pooled
+
+    def _thresholds(self, threshold: dict[str, float] | float | None) -> dict[str, float]:
+        if threshold is None:
+            return self.thresholds
+        if isinstance(threshold, int | float):
+            return dict.fromkeys(self.labels, float(threshold))
+        return {**self.thresholds, **threshold}
+
+    def _result(self, row: np.ndarray, threshold) -> dict:
+        t = self._thresholds(threshold)
+        scores = {label: round(float(p), 6) for label, p in zip(self.labels, row, strict=True)}
+        return {**scores, "labels": [label for label in self.labels if scores[label] >= t[label]]}

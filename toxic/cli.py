@@ -1,0 +1,145 @@
+"""``toxic``: the command line. Every expected failure becomes one line on stderr and exit code 2.
+
+toxic predict "some text" ["more text" ...]      # JSON lines
+toxic score comments.csv -o scored.csv [--column text] [--model DIR_OR_REPO]
+toxic eval [--model DIR_OR_REPO]                 # val metrics of a model directory
+toxic data verify                                # the data files against data/manifest.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from toxic.errors import ToxicError
+
+
+def _load(args):
+    from toxic.classifier import Classifier
+
+    return Classifier.load(args.model, revision=getattr(args, "revision", None), threads=args.threads)
+
+
+def cmd_predict(args) -> int:
+    texts = args.texts or [line.rstrip("\n") for line in sys.stdin]
+    clf = _load(args)
+    for text, result in zip(texts, clf.predict(texts), strict=True):
+        print(json.dumps({"text": text, **result}, ensure_ascii=False))
+    return 0
+
+
+def cmd_score(args) -> int:
+    from toxic.batch import score_file
+
+    src = Path(args.input)
+    out = (
+        Path(args.output)
+        if args.output
+        else src.with_name(src.stem + ".scored" + (src.suffix if src.suffix != ".txt" else ".csv"))
+    )
+    if out.resolve() == src.resolve():
+        raise ToxicError("the output would overwrite the input: choose another -o")
+    clf = _load(args)
+    started = time.perf_counter()
+    bar = _progress_bar(args.quiet)
+    summary = score_file(clf, src, out, column=args.column, delimiter=args.delimiter, progress=bar)
+    elapsed = time.perf_counter() - started
+    for note in summary.notes:
+        print(f"note: {note}", file=sys.stderr)
+    flagged = ", ".join(f"{k}: {v:,}" for k, v in summary.flagged.items())
+    print(
+        f"scored {summary.rows:,} rows of column {summary.column!r} in {elapsed:.1f} s "
+        f"({summary.rows / elapsed:,.0f} rows/s); flagged {flagged} -> {out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _progress_bar(quiet: bool):
+    if quiet or not sys.stderr.isatty():
+        return None
+
+    def show(rows: int) -> None:
+        print(f"\r{rows:,} rows scored", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def cmd_eval(args) -> int:
+    from toxic.evaluate import evaluate_model
+
+    result = evaluate_model(_load(args))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_data_verify(args) -> int:
+    from toxic.data import data_dir, verify_manifest
+
+    root = Path(args.data_dir) if args.data_dir else data_dir()
+    problems = verify_manifest(root)
+    if problems:
+        for p in problems:
+            print(f"error: {p}", file=sys.stderr)
+        print(f"error: {len(problems)} data file(s) do not match {root / 'manifest.json'}", file=sys.stderr)
+        return 1
+    print(f"ok: every file matches {root / 'manifest.json'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="toxic", description="Offline toxic-comment classifier (int8 ONNX)."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def model_args(p):
+        p.add_argument(
+            "--model", default=None, help="model directory or Hub repo id (default: the embedded model)"
+        )
+        p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
+        p.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: all cores)")
+
+    p = sub.add_parser("predict", help="score texts given as arguments (or one a line on stdin)")
+    p.add_argument("texts", nargs="*")
+    model_args(p)
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("score", help="score a CSV/TSV/TXT file of comments")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", default=None, help="where to write (default: INPUT.scored.csv)")
+    p.add_argument("--column", default=None, help="the text column (default: detected)")
+    p.add_argument("--delimiter", default=None, help="field delimiter (default: detected)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    model_args(p)
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("eval", help="validation metrics of a model")
+    model_args(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("data", help="training data tools")
+    dsub = p.add_subparsers(dest="data_command", required=True)
+    v = dsub.add_parser("verify", help="check the data files against data/manifest.json")
+    v.add_argument("--data-dir", default=None)
+    v.set_defaults(func=cmd_data_verify)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ToxicError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

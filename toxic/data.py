@@ -1,0 +1,276 @@
+"""Load, clean and split the labelled data in ``data/`` into our two-label (toxic, hate) format.
+
+Every source becomes a frame with columns ``text, toxic, hate, source``; a label a source does not give is -1 and
+is masked out of the loss. The rules, applied in this order and tested in ``tests/test_data.py``:
+
+1. texts are normalised with :func:`toxic.text.clean_text`; texts left empty are dropped;
+2. Davidson gets a deterministic, stratified (by class), seeded 90/10 train/val split;
+3. within each split, rows with the same cleaned text are merged: per label, the known values must agree; a label
+   whose values conflict becomes unknown (-1), and a row with no known label left is dropped;
+4. any train text that also appears in any val split is removed from train (val stays untouched).
+
+``datasets`` is imported only where a ``DatasetDict`` is returned, so serving code can use the frames.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from toxic.errors import DataError
+from toxic.text import clean_text
+
+if TYPE_CHECKING:
+    from datasets import DatasetDict
+
+LABELS = ("toxic", "hate")
+MISSING = -1
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_RUDDIT = REPO_ROOT.parent / "shared" / "data" / "ruddit" / "ruddit_with_text.csv"
+
+
+def data_dir() -> Path:
+    """Where the labelled data lives: ``$TOXIC_DATA_DIR`` or the repo's ``data/``."""
+    return Path(os.environ.get("TOXIC_DATA_DIR", REPO_ROOT / "data"))
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    davidson_val_fraction: float = 0.1  # share of Davidson held out for validation, per class
+    seed: int = 13  # fixes the Davidson split
+
+    def __post_init__(self) -> None:
+        if not 0 < self.davidson_val_fraction < 1:
+            raise DataError(f"davidson_val_fraction must be in (0, 1), got {self.davidson_val_fraction}")
+
+
+# --- reading the raw sources -------------------------------------------------------------------------------------
+
+
+def _read_lines(path: Path) -> list[str]:
+    # Split on "\n" only: tweets may contain other line separators (U+2028, \r) that str.splitlines would break on.
+    text = path.read_text(encoding="utf-8")
+    if text.endswith("\n"):
+        text = text[:-1]
+    return text.split("\n")
+
+
+def _read_tweeteval(folder: Path, split: str) -> tuple[list[str], np.ndarray]:
+    texts = _read_lines(folder / f"{split}_text.txt")
+    labels = np.array([int(x) for x in _read_lines(folder / f"{split}_labels.txt")])
+    if len(texts) != len(labels):
+        raise DataError(f"{folder}/{split}: {len(texts)} texts but {len(labels)} labels")
+    return texts, labels
+
+
+def read_offensive(root: Path, split: str) -> pd.DataFrame:
+    texts, y = _read_tweeteval(root / "tweeteval_offensive", split)
+    return pd.DataFrame({"text": texts, "toxic": y, "hate": MISSING, "source": "tweeteval_offensive"})
+
+
+def read_hate(root: Path, split: str) -> pd.DataFrame:
+    texts, y = _read_tweeteval(root / "tweeteval_hate", split)
+    # Hate is offensive by OLID's definition, so a hateful tweet is also toxic; a non-hateful one may or may not be.
+    toxic = np.where(y == 1, 1, MISSING)
+    return pd.DataFrame({"text": texts, "toxic": toxic, "hate": y, "source": "tweeteval_hate"})
+
+
+def read_davidson(root: Path) -> pd.DataFrame:
+    raw = pd.read_csv(root / "davidson2017" / "labeled_data.csv")
+    cls = raw["class"].to_numpy()  # 0 hate speech, 1 offensive, 2 neither
+    return pd.DataFrame(
+        {
+            "text": raw["tweet"].astype(str),
+            "toxic": (cls != 2).astype(int),
+            "hate": (cls == 0).astype(int),
+            "source": "davidson2017",
+            "cls": cls,
+        }
+    )
+
+
+def split_davidson(frame: pd.DataFrame, cfg: SplitConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Deterministic stratified split: within each class, a seeded permutation; the first share goes to val."""
+    rng = np.random.default_rng(cfg.seed)
+    val_idx: list[int] = []
+    for cls in sorted(frame["cls"].unique()):
+        idx = np.flatnonzero(frame["cls"].to_numpy() == cls)
+        idx = idx[rng.permutation(len(idx))]
+        val_idx.extend(idx[: round(len(idx) * cfg.davidson_val_fraction)].tolist())
+    is_val = np.zeros(len(frame), dtype=bool)
+    is_val[val_idx] = True
+    frame = frame.drop(columns="cls")
+    return frame[~is_val].reset_index(drop=True), frame[is_val].reset_index(drop=True)
+
+
+# --- cleaning ----------------------------------------------------------------------------------------------------
+
+
+def clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Normalise texts and drop the ones left empty."""
+    frame = frame.assign(text=[clean_text(t) for t in frame["text"]])
+    return frame[frame["text"] != ""].reset_index(drop=True)
+
+
+def _merge_label(values: pd.Series) -> int:
+    known = set(values[values != MISSING].tolist())
+    return known.pop() if len(known) == 1 else MISSING
+
+
+def merge_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per text. Per label, agreeing known values are kept; conflicting ones become unknown (-1)."""
+    dup = frame["text"].duplicated(keep=False)
+    if not dup.any():
+        return frame.reset_index(drop=True)
+    merged = (
+        frame[dup]
+        .groupby("text", sort=False)
+        .agg(
+            toxic=("toxic", _merge_label),
+            hate=("hate", _merge_label),
+            source=("source", lambda s: "+".join(sorted(set(s)))),
+        )
+        .reset_index()
+    )
+    merged = merged[(merged["toxic"] != MISSING) | (merged["hate"] != MISSING)]
+    return pd.concat([frame[~dup], merged], ignore_index=True)
+
+
+def remove_leaks(train: pd.DataFrame, val: pd.DataFrame) -> pd.DataFrame:
+    """Drop from train every text that appears in val."""
+    return train[~train["text"].isin(set(val["text"]))].reset_index(drop=True)
+
+
+def build_splits(root: Path | None = None, cfg: SplitConfig | None = None) -> dict[str, pd.DataFrame]:
+    """All labelled sources, cleaned, merged and leak-free, as ``{"train": frame, "validation": frame}``."""
+    root = root or data_dir()
+    cfg = cfg or SplitConfig()
+    dav_train, dav_val = split_davidson(read_davidson(root), cfg)
+    train = pd.concat([read_offensive(root, "train"), read_hate(root, "train"), dav_train], ignore_index=True)
+    val = pd.concat([read_offensive(root, "val"), read_hate(root, "val"), dav_val], ignore_index=True)
+    # Val keeps one row per source: each benchmark is scored on its own split, as published.
+    val = pd.concat(
+        [merge_duplicates(clean_frame(g)) for _, g in val.groupby("source", sort=False)], ignore_index=True
+    )
+    train = remove_leaks(merge_duplicates(clean_frame(train)), val)
+    assert not set(train["text"]) & set(val["text"]), "a val text leaked into train"
+    return {"train": train, "validation": val}
+
+
+def load_splits(root: Path | None = None, cfg: SplitConfig | None = None) -> DatasetDict:
+    """:func:`build_splits` as a ``datasets.DatasetDict`` (training environment)."""
+    from datasets import Dataset, DatasetDict
+
+    return DatasetDict(
+        {k: Dataset.from_pandas(v, preserve_index=False) for k, v in build_splits(root, cfg).items()}
+    )
+
+
+def benchmark_val(label: str, root: Path | None = None) -> pd.DataFrame:
+    """The published benchmark's val split for a label: TweetEval offensive for toxic, TweetEval hate for hate."""
+    root = root or data_dir()
+    frame = read_offensive(root, "val") if label == "toxic" else read_hate(root, "val")
+    frame = clean_frame(frame)
+    return frame.rename(columns={label: "label"})[["text", "label"]]
+
+
+# --- evaluation-only sources ------------------------------------------------------------------------------------
+
+
+def load_bias_madlibs(root: Path | None = None) -> pd.DataFrame:
+    """Bias madlibs: ``text, label (1 = BAD), template``. Evaluation only."""
+    raw = pd.read_csv((root or data_dir()) / "bias_madlibs" / "bias_madlibs_77k.csv")
+    return pd.DataFrame(
+        {"text": raw["Text"], "label": (raw["Label"] == "BAD").astype(int), "template": raw["Template"]}
+    )
+
+
+def load_ruddit(path: Path | str = DEFAULT_RUDDIT) -> pd.DataFrame:
+    """Ruddit comments with text: ``text, score`` (offensiveness in [-1, 1]); deleted/removed bodies dropped."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"Ruddit not found at {path}: pass --ruddit PATH to ruddit_with_text.csv")
+    raw = pd.read_csv(path)
+    raw = raw[~raw["comment_body"].isin(["[deleted]", "[removed]"])]
+    return pd.DataFrame(
+        {"text": raw["comment_body"].astype(str), "score": raw["offensiveness_score"].astype(float)}
+    ).reset_index(drop=True)
+
+
+# --- the manifest: the version of the training data ---------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _rows(path: Path) -> int:
+    with path.open("rb") as f:
+        n = sum(1 for _ in f)
+    return n - 1 if path.suffix == ".csv" else n
+
+
+SOURCES = {  # folder -> (origin repo @ commit, license); details in data/README.md
+    "tweeteval_offensive": (
+        "cardiffnlp/tweeteval@4fbd22cd78421f05b1ecdb4fc5725bc7a7bd8f66",
+        "TweetEval terms; cite OLID",
+    ),
+    "tweeteval_hate": (
+        "cardiffnlp/tweeteval@4fbd22cd78421f05b1ecdb4fc5725bc7a7bd8f66",
+        "TweetEval terms; cite HatEval",
+    ),
+    "davidson2017": (
+        "t-davidson/hate-speech-and-offensive-language@cb50f7e9eb855a99abc51423bf40df0e26d6fe30",
+        "MIT",
+    ),
+    "bias_madlibs": (
+        "conversationai/unintended-ml-bias-analysis@9c7d91aaa53406a362354661a93e07956d95e59a",
+        "CC BY 4.0",
+    ),
+}
+
+
+def build_manifest(root: Path | None = None) -> dict:
+    root = root or data_dir()
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in {".txt", ".csv"})
+    entries = {}
+    for p in files:
+        name = str(p.relative_to(root))
+        origin, license_ = SOURCES.get(name.split("/")[0], ("unknown", "unknown"))
+        entries[name] = {"sha256": _sha256(p), "rows": _rows(p), "origin": origin, "license": license_}
+    return {"files": entries}
+
+
+def manifest_hash(root: Path | None = None) -> str:
+    """One hash for the whole data version: the sha256 of the manifest file."""
+    return _sha256((root or data_dir()) / "manifest.json")
+
+
+def verify_manifest(root: Path | None = None) -> list[str]:
+    """Problems found comparing the files with ``manifest.json``; empty when everything matches."""
+    root = root or data_dir()
+    path = root / "manifest.json"
+    if not path.exists():
+        raise DataError(f"no manifest at {path}")
+    expected = json.loads(path.read_text())["files"]
+    problems = []
+    for name, want in expected.items():
+        file = root / name
+        if not file.exists():
+            problems.append(f"{name}: missing")
+        elif (got := _sha256(file)) != want["sha256"]:
+            problems.append(
+                f"{name}: sha256 {got[:12]}… does not match the manifest's {want['sha256'][:12]}…"
+            )
+    return problems

