@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.storage_emulator"]
+
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_PYTHON = REPO / ".venv-train" / "bin" / "python"
+CLOUD_PYTHON = REPO / ".venv-cloud" / "bin" / "python"
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +44,54 @@ def train_python() -> Path:
     pytest.skip("no training environment here: ./tasks.sh setup-train")
 
 
+@pytest.fixture(scope="session")
+def cloud_python() -> Path:
+    """The job-submission environment's interpreter (google-cloud-aiplatform): fails in CI, skips elsewhere."""
+    if CLOUD_PYTHON.exists():
+        return CLOUD_PYTHON
+    if os.environ.get("CI"):
+        pytest.fail("CI must install the cloud environment (.venv-cloud): ./tasks.sh setup-cloud")
+    pytest.skip("no cloud environment here: ./tasks.sh setup-cloud")
+
+
 def toxic_cli(*args: str, cwd: Path | None = None, input: str | None = None) -> subprocess.CompletedProcess:
     exe = shutil.which("toxic", path=str(Path(sys.executable).parent)) or "toxic"
     return subprocess.run([exe, *args], capture_output=True, text=True, cwd=cwd, input=input, timeout=300)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """The real app (Gradio UI + API + FastAPI routes) over real HTTP on a free loopback port, with small limits
+    (1 MB uploads, 5,000 rows) so the limit cases are cheap to hit."""
+    import dataclasses
+
+    import app
+    from toxic.server import BackgroundServer, build_app
+    from toxic.service import Service
+    from toxic.settings import Settings
+
+    state = tmp_path_factory.mktemp("app")
+    settings = dataclasses.replace(
+        Settings.from_env(), max_upload_mb=1, max_rows=5000, max_text_chars=1_100_000, flag_dir=state / "flagged", log="off"
+    )
+    service = Service(settings)
+    demo = app.build(service)
+    server = BackgroundServer(build_app(demo, service), "127.0.0.1", free_port()).start(timeout=120)
+    server.service = service
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def client(app_server):
+    from gradio_client import Client
+
+    return Client(app_server.url, verbose=False)

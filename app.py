@@ -1,0 +1,250 @@
+"""toxic: the Gradio app. Layout and event wiring only; the work lives in toxic/ (service.py does the scoring).
+
+    python app.py                      # http://127.0.0.1:7860 (GRADIO_SERVER_NAME=0.0.0.0 to listen on all)
+    TOXIC_MODEL=org/name python app.py # another model: a directory or a Hub repo id (settings: toxic/settings.py)
+
+Named API endpoints (see "Use via API" in the footer): /classify (batched), /classify_batch, /explain, /score_csv.
+Plain HTTP: GET /healthz, GET /metrics, POST /api/v1/classify (toxic/server.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from toxic.batch import pick_column, read_chunks, sniff
+from toxic.errors import ToxicError
+from toxic.explain import for_highlight
+from toxic.service import Service, histogram_frame
+from toxic.settings import Settings
+
+EXAMPLES_FILE = Path(__file__).parent / "examples" / "comments.csv"
+CORRECTIONS = ["not toxic", "toxic, not hate", "toxic and hate"]
+
+
+def _user_error(fn):
+    """Run fn; a ToxicError becomes a Gradio error message and the app carries on."""
+
+    @functools.wraps(fn)  # keeps the signature and docstring: gr.api builds the endpoint from them
+    def wrapped(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ToxicError as e:
+            raise gr.Error(str(e), print_exception=False) from None
+
+    return wrapped
+
+
+def build(service: Service) -> gr.Blocks:
+    labels = service.labels
+    thresholds = service.clf.thresholds
+
+    # --- API endpoints (also what agents see over MCP) ------------------------------------------------------------
+
+    def classify(text: list[str]) -> list[dict]:
+        """Classify comments: the probability of each label (toxic, hate) and the labels at or over the model's
+        thresholds. Concurrent callers share one forward pass.
+
+        Args:
+            text: the comment to classify
+        """
+        return [service.classify(text)]
+
+    def classify_batch(texts: list[str]) -> list[dict]:
+        """Classify a list of comments; one result per text, in order.
+
+        Args:
+            texts: the comments to classify
+        """
+        if not isinstance(texts, list):
+            raise ToxicError("texts must be a list of strings")
+        return service.classify(texts)
+
+    def explain(text: str, label: str = "toxic") -> list[tuple[str, float]]:
+        """Which words drove the score: each word's weight is how much the label's probability drops without it.
+
+        Args:
+            text: the comment to explain
+            label: toxic or hate
+        """
+        return service.explain(text, label)
+
+    # --- UI handlers ----------------------------------------------------------------------------------------------
+
+    def ui_classify(text: str, t_toxic: float, t_hate: float):
+        text = service.check_text(text)
+        probs, _ = service.score([text], source="ui")
+        scores = {label: float(probs[0, j]) for j, label in enumerate(labels)}
+        chosen = {"toxic": t_toxic, "hate": t_hate}
+        flagged = [label for label in labels if scores[label] >= chosen[label]]
+        if not text.strip():
+            verdict = "Nothing to classify: type or paste a comment."
+        elif flagged:
+            verdict = "**Flagged:** " + ", ".join(
+                f"`{label}` ({scores[label]:.0%} ≥ {chosen[label]:.2f})" for label in flagged
+            )
+        else:
+            verdict = "**Not flagged** at these thresholds."
+        weights = service.explain(text) if text.strip() else []
+        return scores, verdict, for_highlight(weights), scores
+
+    def ui_flag(text: str, scores: dict, correction: str):
+        service.flag(text, scores or {}, correction)
+        return "Thanks: saved for the next training round."
+
+    def ui_columns(file):
+        if file is None:
+            return gr.Dropdown(choices=[], value=None)
+        fmt = sniff(file)
+        first = next(read_chunks(file, fmt, 200), pd.DataFrame(columns=fmt.columns))
+        try:
+            detected = pick_column(fmt, first)
+        except ToxicError:
+            detected = None
+        note = "; ".join(fmt.notes)
+        return gr.Dropdown(
+            choices=fmt.columns, value=detected, info=note or "detected automatically; change it if wrong"
+        )
+
+    def ui_score_csv(file, column: str | None, progress=gr.Progress()):
+        if file is None:
+            raise ToxicError("upload a CSV, TSV or TXT file first")
+        path = Path(file)
+        with path.open("rb") as f:
+            total = max(1, sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b"")))
+        progress(0, desc="scoring")
+        out, summary = service.score_csv(
+            path, column, progress=lambda rows: progress(min(rows / total, 1.0), desc=f"{rows:,} rows")
+        )
+        counts = ", ".join(
+            f"**{label}**: {n:,} ({n / summary.rows:.1%})" for label, n in summary.flagged.items()
+        )
+        text = f"Scored **{summary.rows:,}** rows of column `{summary.column}`. Flagged: {counts}."
+        if summary.notes:
+            text += "\n\n" + "\n".join(f"- {n}" for n in summary.notes)
+        preview = (
+            summary.top[[summary.column, *labels]].head(20) if summary.top is not None else pd.DataFrame()
+        )
+        return str(out), text, preview, histogram_frame(summary)
+
+    # --- layout ---------------------------------------------------------------------------------------------------
+
+    info = service.clf.info
+    with gr.Blocks(title="toxic: offline toxic-comment classifier") as demo:
+        gr.Markdown(
+            f"# toxic\nAn open toxic-comment classifier that runs offline: `{info.model_id}` ({info.version}), "
+            "int8 ONNX. Two independent labels: **toxic** (insults, profanity, threats, hate) and **hate** "
+            "(attacks on a protected group)."
+        )
+        with gr.Tab("Classify"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    text = gr.Textbox(label="Comment", lines=4, placeholder="Paste a comment…")
+                    with gr.Row():
+                        t_toxic = gr.Slider(
+                            0.01, 0.99, value=thresholds["toxic"], step=0.01, label="toxic threshold"
+                        )
+                        t_hate = gr.Slider(
+                            0.01, 0.99, value=thresholds["hate"], step=0.01, label="hate threshold"
+                        )
+                    go = gr.Button("Classify", variant="primary")
+                with gr.Column(scale=2):
+                    scores = gr.Label(label="Probabilities", num_top_classes=len(labels))
+                    verdict = gr.Markdown()
+            words = gr.HighlightedText(
+                label="Which words drove the toxic score (red: pushed it up, blue: down)",
+                combine_adjacent=False,
+            )
+            last_scores = gr.State({})
+            with gr.Accordion("Wrong? Flag it", open=False):
+                correction = gr.Radio(CORRECTIONS, label="The right answer is")
+                flag_btn = gr.Button("Flag this prediction")
+                flag_status = gr.Markdown()
+            if EXAMPLES_FILE.exists():
+                samples = pd.read_csv(EXAMPLES_FILE, keep_default_na=False)["comment"]
+                examples = [t for t in samples if 20 < len(t) < 200][:8]
+                gr.Examples(
+                    examples, inputs=[text], label="Examples (TweetEval validation tweets; offensive text)"
+                )
+            outputs = [scores, verdict, words, last_scores]
+            go.click(_user_error(ui_classify), [text, t_toxic, t_hate], outputs, api_visibility="private")
+            text.submit(_user_error(ui_classify), [text, t_toxic, t_hate], outputs, api_visibility="private")
+            flag_btn.click(
+                _user_error(ui_flag), [text, last_scores, correction], flag_status, api_visibility="private"
+            )
+
+        with gr.Tab("Batch CSV"):
+            gr.Markdown(
+                "Upload a CSV or TSV (or a .txt file, one comment a line). The text column is detected."
+            )
+            with gr.Row():
+                upload = gr.File(label="Comments file", file_types=[".csv", ".tsv", ".txt"], type="filepath")
+                with gr.Column():
+                    column = gr.Dropdown(
+                        label="Text column", choices=[], interactive=True, allow_custom_value=True
+                    )
+                    run = gr.Button("Score file", variant="primary")
+            summary = gr.Markdown()
+            with gr.Row():
+                scored = gr.File(label="Scored file (input columns + probabilities + labels)")
+                hist = gr.BarPlot(x="score", y="texts", color="label", title="Score histogram", height=260)
+            preview = gr.Dataframe(label="Most toxic rows", wrap=True)
+            upload.change(_user_error(ui_columns), upload, column, api_visibility="private")
+            run.click(
+                _user_error(ui_score_csv),
+                [upload, column],
+                [scored, summary, preview, hist],
+                api_name="score_csv",
+                concurrency_limit=2,
+            )
+
+        with gr.Tab("Model"):
+            card = info.path / "README.md"
+            body = (
+                re.sub(r"^---\n.*?\n---\n", "", card.read_text(), flags=re.S)
+                if card.exists()
+                else "No model card."
+            )
+            gr.Markdown(body)
+            plots = sorted((info.path / "plots").glob("*.png")) if (info.path / "plots").exists() else []
+            if plots:
+                gr.Gallery([str(p) for p in plots], label="Validation plots", columns=3, height="auto")
+
+        gr.api(_user_error(classify), api_name="classify", batch=True, max_batch_size=64, concurrency_limit=1)
+        gr.api(_user_error(classify_batch), api_name="classify_batch")
+        gr.api(_user_error(explain), api_name="explain")
+    demo.queue(max_size=service.settings.queue_size, default_concurrency_limit=2)
+    return demo
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    service = Service(settings)
+    demo = build(service)
+    if settings.share:  # a temporary public link through Gradio's share servers: the UI and its API only
+        demo.launch(
+            share=True,
+            server_name=settings.server_name,
+            server_port=settings.server_port,
+            mcp_server=settings.mcp,
+        )
+        return
+    import uvicorn
+
+    from toxic.server import build_app
+
+    print(
+        f"toxic: serving {service.clf.info.model_id} on http://{settings.server_name}:{settings.server_port}",
+        flush=True,
+    )
+    uvicorn.run(
+        build_app(demo, service), host=settings.server_name, port=settings.server_port, log_level="warning"
+    )
+
+
+if __name__ == "__main__":
+    main()

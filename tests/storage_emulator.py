@@ -1,0 +1,88 @@
+"""A real Google Cloud Storage stand-in for tests: gcp-storage-emulator on 127.0.0.1, in its own process.
+
+Use the ``gcs`` fixture: it starts the emulator (once per session), points ``STORAGE_EMULATOR_HOST`` at it, and
+gives an :class:`Emulator` with ``client()``, ``bucket(name)``, ``stop()`` and ``start()`` (the same port, so a
+client sees the server go away and come back, as in an outage).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Emulator:
+    def __init__(self, data_dir: str | None = None) -> None:
+        self.data_dir = data_dir  # None: in memory, lost on stop(); a folder: kept across stop()/start()
+        self.port = _free_port()
+        self.host = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        code = (
+            "import sys, time; from gcp_storage_emulator.server import create_server; "
+            f"s = create_server('127.0.0.1', {self.port}, in_memory={self.data_dir is None}, data_dir={self.data_dir!r}); "
+            "s.start(); "
+            "print('ready', flush=True); sys.stdin.read(); s.stop()"
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("gcp-storage-emulator did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def client(self):
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+
+        return storage.Client(
+            project="test", credentials=AnonymousCredentials(), client_options={"api_endpoint": self.host}
+        )
+
+    def bucket(self, name: str):
+        client = self.client()
+        bucket = client.bucket(name)
+        if not bucket.exists():
+            bucket = client.create_bucket(name)
+        return bucket
+
+
+@pytest.fixture(scope="session")
+def gcs_server():
+    emulator = Emulator()
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def gcs(gcs_server, monkeypatch):
+    """The running emulator, with STORAGE_EMULATOR_HOST set for this test (restarted if a test stopped it)."""
+    if gcs_server.proc is None or gcs_server.proc.poll() is not None:
+        gcs_server.start()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_server.host)
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "test")
+    os.environ.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
+    yield gcs_server

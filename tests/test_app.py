@@ -1,0 +1,158 @@
+"""The running app over real HTTP: every named endpoint through gradio_client, the plain routes through httpx,
+and every bad input from the issue, each followed by a normal request that must still succeed."""
+
+import io
+import re
+import zipfile
+
+import httpx
+import pandas as pd
+import pytest
+from gradio_client import handle_file
+from gradio_client.exceptions import AppError
+
+
+@pytest.fixture(autouse=True)
+def still_serving(request):
+    """After every test here, a normal request still succeeds: nothing took the app down."""
+    yield
+    if "client" in request.fixturenames:
+        client = request.getfixturevalue("client")
+        assert "toxic" in client.predict("You are a disgusting idiot.", api_name="/classify")["labels"]
+
+
+def test_classify(client):
+    result = client.predict("You are a disgusting idiot.", api_name="/classify")
+    assert set(result) == {"toxic", "hate", "labels"} and result["toxic"] > 0.8
+
+
+def test_classify_batch(client):
+    results = client.predict(["Have a nice day!", "You are a disgusting idiot."], api_name="/classify_batch")
+    assert [bool(r["labels"]) for r in results] == [False, True]
+
+
+def test_explain(client):
+    weights = client.predict("thanks you stupid idiot", "toxic", api_name="/explain")
+    words = [w for w, _ in weights]
+    assert words == ["thanks", "you", "stupid", "idiot"]
+    assert max(weights, key=lambda w: w[1])[0] in {"stupid", "idiot"}
+
+
+def test_score_csv(client, tmp_path):
+    src = tmp_path / "c.csv"
+    pd.DataFrame(
+        {"id": [1, 2, 3], "body": ["You are a disgusting idiot.", '=HYPERLINK("http://x","x")', ""]}
+    ).to_csv(src, index=False)
+    out, summary, preview, _ = client.predict(handle_file(str(src)), None, api_name="/score_csv")
+    scored = pd.read_csv(out, keep_default_na=False)
+    assert list(scored.columns) == ["id", "body", "toxic", "hate", "toxic_label", "hate_label"]
+    assert scored["toxic_label"].tolist() == [1, 0, 0] and scored["body"][1].startswith("'=")
+    assert "Scored **3** rows" in summary
+
+
+def test_healthz_metrics_and_rest(app_server):
+    health = httpx.get(app_server.url + "/healthz").json()
+    assert health["ready"] is True and health["model_id"]
+    r = httpx.post(
+        app_server.url + "/api/v1/classify", json={"texts": ["You are a disgusting idiot.", "hello"]}
+    )
+    assert r.status_code == 200 and [bool(x["labels"]) for x in r.json()["results"]] == [True, False]
+    bad = httpx.post(app_server.url + "/api/v1/classify", json={"nothing": 1})
+    assert bad.status_code == 422 and "send either" in bad.json()["error"]
+    metrics = httpx.get(app_server.url + "/metrics").text
+    assert 'toxic_requests_total{endpoint="rest_classify",status="ok"}' in metrics
+    assert (
+        "toxic_request_latency_seconds_bucket" in metrics
+        and 'toxic_predictions_total{label="toxic"}' in metrics
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   \n\t ", "\x00\x01\x1b[31m control \x7f", "😂🔥💯 émojis ünïcödé 你好", "x" * 1_000_000],
+    ids=["empty", "whitespace", "control", "emoji", "one-megabyte"],
+)
+def test_odd_texts(client, text):
+    result = client.predict(text, api_name="/classify")
+    assert 0.0 <= result["toxic"] <= 1.0
+
+
+def test_text_over_the_limit_is_refused(client):
+    with pytest.raises(AppError, match="limit"):
+        client.predict("y" * 1_200_000, api_name="/classify")
+
+
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("inner.csv", "text\nhello\n")
+    return buf.getvalue()
+
+
+BAD_FILES = {
+    "empty.csv": (b"", "empty (0 bytes)"),
+    "header.csv": (b"id,text\n", "no rows"),
+    "numbers.csv": (b"a,b\n1,2\n3,4\n", "cannot tell which column"),
+    "binary.csv": (bytes(range(256)) * 16, "binary file"),
+    "archive.csv": (_zip(), "archive"),
+    "rows.csv": (b"text\n" + b"hello there\n" * 5001, "more than 5,000 rows"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_FILES)
+def test_bad_files_get_a_clear_message(client, tmp_path, name):
+    content, message = BAD_FILES[name]
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(AppError, match=re.escape(message)):
+        client.predict(handle_file(str(path)), None, api_name="/score_csv")
+
+
+def test_file_over_the_upload_limit(client, tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"text\n" + b"a long enough comment line\n" * 50_000)  # ~1.3 MB > 1 MB
+    with pytest.raises(Exception, match="(?i)size|large|limit"):
+        client.predict(handle_file(str(path)), None, api_name="/score_csv")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "check"),
+    [
+        (
+            "latin1.csv",
+            "text\ncrème brûlée très déçu\n".encode("cp1252"),
+            lambda df: "crème" in df.iloc[0, 0],
+        ),
+        ("semi.csv", b"id;text\n1;hello there\n2;you idiot\n", lambda df: len(df) == 2),
+        ("tab.tsv", b"id\ttext\n1\thello there\n", lambda df: len(df) == 1),
+        (
+            "multi.csv",
+            b'id,text\n1,"line one\nline two, still the same cell"\n',
+            lambda df: "line two" in df["text"][0],
+        ),
+        ("dup.csv", b"text,text\nhello world,x\n", lambda df: list(df.columns[:2]) == ["text", "text.1"]),
+        ("cells.csv", b"id,text\n1,\n2,hello\n", lambda df: df["toxic"][0] == 0.0),
+        ("lines.txt", b"hello\nyou idiot\n", lambda df: len(df) == 2),
+    ],
+)
+def test_odd_but_valid_files_are_scored(client, tmp_path, name, content, check):
+    path = tmp_path / name
+    path.write_bytes(content)
+    out, *_ = client.predict(handle_file(str(path)), None, api_name="/score_csv")
+    sep = "\t" if name.endswith(".tsv") else (";" if name.startswith("semi") else ",")
+    scored = pd.read_csv(out, sep=sep, keep_default_na=False)
+    assert check(scored), scored
+
+
+def test_user_chosen_column(client, tmp_path):
+    path = tmp_path / "two.csv"
+    path.write_bytes(b"title,body\nnice post about cats and dogs,You are a disgusting idiot.\n")
+    out, summary, *_ = client.predict(handle_file(str(path)), "body", api_name="/score_csv")
+    assert "`body`" in summary and pd.read_csv(out)["toxic_label"][0] == 1
+
+
+def test_unknown_column_is_a_clear_message(client, tmp_path):
+    path = tmp_path / "two.csv"
+    path.write_bytes(b"title,body\na,b\n")
+    with pytest.raises(AppError, match="no column 'nope'"):
+        client.predict(handle_file(str(path)), "nope", api_name="/score_csv")

@@ -1,0 +1,40 @@
+"""Which words drove a score: leave-one-word-out occlusion, computed as one batch through the classifier.
+
+For a text of n words we score n + 1 texts (the original and each one with a word left out); a word's weight is
+how much the score drops without it. Positive weights pushed the score up, negative ones pulled it down. Long
+texts explain their first ``max_words`` words (the rest keep weight 0), which bounds the cost to one batch.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+_WORD = re.compile(r"\S+")
+
+
+def word_weights(clf, text: str, label: str = "toxic", max_words: int = 128) -> list[tuple[str, float]]:
+    """``[(word, weight), ...]`` covering the whole text (whitespace kept in the words' order)."""
+    words = _WORD.findall(text or "")
+    if not words:
+        return []
+    j = clf.labels.index(label)
+    n = min(len(words), max_words)
+    variants = [" ".join(words[:i] + words[i + 1 :]) for i in range(n)]
+    probs = clf.predict_proba([" ".join(words), *variants])[:, j]
+    weights = probs[0] - probs[1:]
+    return [(w, float(np.round(weights[i], 4)) if i < n else 0.0) for i, w in enumerate(words)]
+
+
+def for_highlight(weights: list[tuple[str, float]]) -> list[tuple[str, float | None]]:
+    """Word weights scaled into [-1, 1] with spaces between, as ``gr.HighlightedText`` draws them."""
+    if not weights:
+        return []
+    top = max(abs(w) for _, w in weights) or 1.0
+    out: list[tuple[str, float | None]] = []
+    for i, (word, w) in enumerate(weights):
+        if i:
+            out.append((" ", None))
+        out.append((word, round(w / top, 3) if abs(w) >= 0.01 else None))
+    return out
