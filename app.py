@@ -110,7 +110,7 @@ def build(service: Service) -> gr.Blocks:
             choices=fmt.columns, value=detected, info=note or "detected automatically; change it if wrong"
         )
 
-    def ui_score_csv(file, column: str | None, progress=gr.Progress()):
+    def ui_score_csv(file, column: str | None, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
         if file is None:
             raise ToxicError("upload a CSV, TSV or TXT file first")
         path = Path(file)

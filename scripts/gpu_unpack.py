@@ -37,6 +37,9 @@ def unpack(src: Path) -> None:
         backbone = Path(resolve_backbone(PACKAGED_BACKBONE))  # the GPU ran the same weights from .gpu/minilm
         for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
             shutil.copy(backbone / f, ckpt / f)
+        entry["config"]["backbone"] = PACKAGED_BACKBONE  # the GPU read the same weights, carried in fp16
+        if entry["run"].get("git_commit", "unknown") == "unknown":  # the GPU machine has no .git
+            entry["run"]["version"] = f"{name}-{meta.stat().st_mtime_ns // 10**9}"
         for key in ("config", "run", "metrics", "history"):
             (run / f"{key}.json").write_text(json.dumps(entry[key], indent=2))
         shutil.copy("data/manifest.json", run / "data_manifest.json")

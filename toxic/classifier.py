@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,8 @@ class ModelInfo:
     max_length: int
     model_id: str
     version: str
+    # label -> (scale, bias) fitted on val by scripts/calibrate.py; probabilities are sigmoid(scale*logit + bias)
+    calibration: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def resolve_model_dir(source: str | os.PathLike | None = None, revision: str | None = None) -> Path:
@@ -84,6 +86,11 @@ def read_info(path: Path) -> ModelInfo:
         max_length=int(meta.get("max_length", 256)),
         model_id=meta.get("model_id", path.name),
         version=meta.get("version", "unknown"),
+        calibration={
+            label: (float(c["scale"]), float(c["bias"]))
+            for label, c in meta.get("calibration", {}).items()
+            if label in labels
+        },
     )
 
 
@@ -162,6 +169,11 @@ class Classifier:
         if not windows:  # every text empty: defined result, all zeros
             return probs, None
         logits, pooled = self._forward(windows, embeddings)
+        if self.info.calibration:  # fitted on val by scripts/calibrate.py: sigmoid(scale * logit + bias)
+            scale, bias = np.array(
+                [self.info.calibration.get(label, (1.0, 0.0)) for label in self.labels], dtype=np.float32
+            ).T
+            logits = logits * scale + bias
         window_probs = 1.0 / (1.0 + np.exp(-logits))
         np.maximum.at(probs, owners, window_probs)  # a text scores its worst window
         if embeddings and pooled is not None:

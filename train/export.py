@@ -136,7 +136,7 @@ def export(
 
     meta = {
         "model_id": "toxic-minilm-l6-int8",
-        "version": run["git_commit"][:12],
+        "version": run.get("version") or run["git_commit"][:12],
         "labels": list(LABELS),
         "thresholds": metrics["thresholds"],
         "max_length": max_length,
@@ -150,6 +150,15 @@ def export(
     shutil.copy(run_dir / "metrics.json", out_dir / "metrics.json")
     if (run_dir / "plots").exists():
         shutil.copytree(run_dir / "plots", out_dir / "plots", dirs_exist_ok=True)
+    else:  # a run trained elsewhere (the GPU machine) brings no plots: draw them from the int8 model on val
+        import pandas as pd
+
+        from train.plots import write_plots
+        from train.train import BENCHMARK
+
+        val = pd.read_csv(run_dir / "val.csv", keep_default_na=False)
+        probs = Classifier(read_info(out_dir)).predict_proba(val["text"].tolist())
+        write_plots(val, probs, metrics["thresholds"], out_dir / "plots", benchmark=BENCHMARK)
     from train.card import write_card
 
     write_card(out_dir, run_dir)
@@ -158,6 +167,9 @@ def export(
         raise SystemExit(
             f"parity check failed: decisions agree on < 99% of val texts ({out_dir / 'parity.json'})"
         )
+    from toxic.profile import write_profile
+
+    print(f"reference profile for drift monitoring: {write_profile(out_dir)}")
     return out_dir
 
 

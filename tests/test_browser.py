@@ -1,0 +1,65 @@
+"""Key flows in a real browser (Debian's chromium through playwright), against the real app.
+Screenshots of each flow are kept in test-artifacts/ for people to look at."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def page(app_server):
+    if not CHROMIUM.exists():
+        pytest.fail("chromium is missing: apt-get install -y chromium (./tasks.sh test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 1100})
+        page.set_default_timeout(120_000)
+        page.goto(app_server.url)
+        yield page
+        browser.close()
+
+
+def test_classify_flow(page):
+    page.get_by_role("tab", name="Classify").click()
+    box = page.get_by_label("Comment")
+    box.fill("you are a stupid worthless idiot")
+    page.get_by_role("button", name="Classify", exact=True).click()
+    verdict = page.locator("p", has_text="Flagged:")
+    verdict.wait_for()
+    assert "toxic" in verdict.inner_text()
+    page.get_by_text("idiot", exact=True).first.wait_for()  # the highlighted words
+    page.screenshot(path=str(ARTIFACTS / "classify.png"), full_page=True)
+
+
+def test_batch_csv_flow(page, tmp_path):
+    src = tmp_path / "comments.csv"
+    pd.DataFrame({"id": [1, 2, 3], "comment": ["you are a stupid worthless idiot", "lovely day for a walk", "thanks!"]}).to_csv(src, index=False)
+    page.get_by_role("tab", name="Batch CSV").click()
+    page.locator("input[type=file]").first.set_input_files(str(src))
+    page.get_by_role("button", name="Score file").click()
+    page.get_by_text("Scored 3 rows").wait_for()
+    with page.expect_download() as info:
+        page.locator("a[download]").first.click()
+    out = tmp_path / "scored.csv"
+    info.value.save_as(out)
+    scored = pd.read_csv(out)
+    assert scored["toxic_label"].tolist() == [1, 0, 0] and list(scored.columns[:2]) == ["id", "comment"]
+    page.screenshot(path=str(ARTIFACTS / "batch_csv.png"), full_page=True)
+
+
+def test_model_tab(page):
+    page.get_by_role("tab", name="Model").click()
+    page.get_by_text("Validation metrics").wait_for()
+    page.get_by_text("Limitations and ethical considerations").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "model.png"), full_page=True)
