@@ -10,6 +10,7 @@ Plain HTTP: GET /healthz, GET /metrics, POST /api/v1/classify (toxic/server.py).
 from __future__ import annotations
 
 import functools
+import html
 import re
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pandas as pd
 from toxic.batch import pick_column, read_chunks, sniff
 from toxic.errors import ToxicError
 from toxic.explain import for_highlight
-from toxic.service import Service, histogram_frame
+from toxic.service import Service, histogram_frame, open_log_or_warn
 from toxic.settings import Settings
 
 EXAMPLES_FILE = Path(__file__).parent / "examples" / "comments.csv"
@@ -131,6 +132,45 @@ def build(service: Service) -> gr.Blocks:
         )
         return str(out), text, preview, histogram_frame(summary)
 
+    def ui_drift(last: float, user: str = "", password: str = ""):
+        """Drift of the last N logged predictions against the model's reference profile."""
+        auth = service.settings.dashboard_auth
+        if auth and (user, password) != auth:
+            raise ToxicError("wrong user name or password (TOXIC_DASHBOARD_AUTH)")
+        result, series = service.drift(int(last))
+        s = result.summary
+        emb = s.get("embedding") or {}
+        flag_rates = "; ".join(
+            f"{label} {v['current']:.1%} vs {v['reference']:.1%}"
+            for label in ("toxic", "hate")
+            if (v := s.get(f"{label}_rate")) and v["current"] is not None and v["reference"] is not None
+        )
+        rows = [
+            ("dataset drift", "**yes**" if s["dataset_drift"] else "no"),
+            (
+                "share of drifted features",
+                f"{s['drift_share']:.0%} ({', '.join(s['drifted_features']) or 'none'})",
+            ),
+            (
+                "embedding drift score",
+                f"{emb['score']:.3f} (drifted: {emb['drifted']})" if "score" in emb else "n/a",
+            ),
+            ("flag rate, window vs reference", flag_rates or "n/a"),
+            (
+                "window",
+                f"{s['window']['predictions']:,} predictions, {s['window']['start']} to {s['window']['end']}",
+            ),
+        ]
+        table = "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+        notes = "\n".join(f"- {n}" for n in result.notes)
+        frame = series.reset_index().melt(id_vars="time", var_name="series", value_name="value")
+        counts = frame[frame["series"] == "predictions"]
+        series_rows = frame[frame["series"] != "predictions"]
+        embed = (
+            f'<iframe srcdoc="{html.escape(result.html)}" style="width:100%;height:900px;border:0"></iframe>'
+        )
+        return table + ("\n\n" + notes if notes else ""), counts, series_rows, embed
+
     # --- layout ---------------------------------------------------------------------------------------------------
 
     info = service.clf.info
@@ -214,6 +254,40 @@ def build(service: Service) -> gr.Blocks:
             if plots:
                 gr.Gallery([str(p) for p in plots], label="Validation plots", columns=3, height="auto")
 
+        with gr.Tab("Drift"):
+            gr.Markdown(
+                "The last predictions this app logged, compared with the training data's profile (model scores, "
+                "the model's own embedding, text descriptors) by Evidently. "
+                + ("Behind a login: the log can hold user text." if service.settings.dashboard_auth else "")
+            )
+            with gr.Row():
+                window = gr.Number(
+                    value=2000, minimum=10, maximum=100_000, precision=0, label="Last N predictions"
+                )
+                user = gr.Textbox(label="User", visible=bool(service.settings.dashboard_auth))
+                password = gr.Textbox(
+                    label="Password", type="password", visible=bool(service.settings.dashboard_auth)
+                )
+                refresh = gr.Button("Compute drift", variant="primary")
+            drift_summary = gr.Markdown()
+            with gr.Row():
+                per_hour = gr.LinePlot(x="time", y="value", title="Predictions per hour", height=240)
+                rates = gr.LinePlot(
+                    x="time",
+                    y="value",
+                    color="series",
+                    title="Rates, mean scores and score drift per hour",
+                    height=240,
+                )
+            report = gr.HTML()
+            refresh.click(
+                _user_error(ui_drift),
+                [window, user, password],
+                [drift_summary, per_hour, rates, report],
+                api_name="drift",
+                concurrency_limit=1,
+            )
+
         gr.api(_user_error(classify), api_name="classify", batch=True, max_batch_size=64, concurrency_limit=1)
         gr.api(_user_error(classify_batch), api_name="classify_batch")
         gr.api(_user_error(explain), api_name="explain")
@@ -223,7 +297,7 @@ def build(service: Service) -> gr.Blocks:
 
 def main() -> None:
     settings = Settings.from_env()
-    service = Service(settings)
+    service = Service(settings, log=open_log_or_warn(settings))
     demo = build(service)
     if settings.share:  # a temporary public link through Gradio's share servers: the UI and its API only
         demo.launch(

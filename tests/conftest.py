@@ -75,14 +75,19 @@ def app_server(tmp_path_factory):
 
     import app
     from toxic.server import BackgroundServer, build_app
-    from toxic.service import Service
+    from toxic.service import Service, open_log_or_warn
     from toxic.settings import Settings
 
     state = tmp_path_factory.mktemp("app")
     settings = dataclasses.replace(
-        Settings.from_env(), max_upload_mb=1, max_rows=5000, max_text_chars=1_100_000, flag_dir=state / "flagged", log="off"
+        Settings.from_env(),
+        max_upload_mb=1,
+        max_rows=5000,
+        max_text_chars=1_100_000,
+        flag_dir=state / "flagged",
+        log=str(state / "predictions.sqlite"),
     )
-    service = Service(settings)
+    service = Service(settings, log=open_log_or_warn(settings))
     demo = app.build(service)
     server = BackgroundServer(build_app(demo, service), "127.0.0.1", free_port()).start(timeout=120)
     server.service = service

@@ -156,3 +156,20 @@ def test_unknown_column_is_a_clear_message(client, tmp_path):
     path.write_bytes(b"title,body\na,b\n")
     with pytest.raises(AppError, match="no column 'nope'"):
         client.predict(handle_file(str(path)), "nope", api_name="/score_csv")
+
+
+def test_predictions_are_logged_and_the_drift_tab_reports(client, app_server):
+    from toxic.data import benchmark_val
+
+    texts = benchmark_val("toxic")["text"].head(120).tolist()
+    client.predict(texts, api_name="/classify_batch")
+    summary, per_hour, series, report = client.predict(200, "", "", api_name="/drift")
+    assert "dataset drift" in summary and "predictions" in summary
+    assert "<iframe" in report
+    logged = app_server.service.log.read()
+    assert len(logged) >= 120 and set(texts) <= set(logged["text"])
+
+
+def test_drift_window_too_small_is_a_clear_message(client):
+    with pytest.raises(AppError, match="needs at least"):
+        client.predict(10, "", "", api_name="/drift")  # at least 30 are needed

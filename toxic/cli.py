@@ -4,6 +4,8 @@ toxic predict "some text" ["more text" ...]      # JSON lines
 toxic score comments.csv -o scored.csv [--column text] [--model DIR_OR_REPO]
 toxic eval [--model DIR_OR_REPO]                 # val metrics of a model directory
 toxic data verify                                # the data files against data/manifest.json
+toxic drift --log URI [--last N | --since ISO] --out report.html [--check --threshold X --webhook URL]
+toxic push MODEL_DIR ORG/NAME [--dry-run] [--revision BRANCH]   # publish a model folder to the HF Hub
 """
 
 from __future__ import annotations
@@ -90,6 +92,48 @@ def cmd_data_verify(args) -> int:
     return 0
 
 
+def cmd_push(args) -> int:
+    from toxic.hub import push
+
+    result = push(Path(args.model_dir), args.repo_id, revision=args.revision, dry_run=args.dry_run)
+    print(json.dumps(result, indent=2, default=str))
+    if not args.dry_run:
+        print(f"pushed {len(result['files'])} files: {result['url']}", file=sys.stderr)
+    return 0
+
+
+def cmd_drift(args) -> int:
+    from toxic import alert
+    from toxic.drift import report_from_log
+    from toxic.predlog import open_log
+    from toxic.profile import load_profile
+
+    if args.last is not None and args.last < 1:
+        raise ToxicError("--last must be a positive number of predictions")
+    clf = _load(args)
+    reference = load_profile(clf.info.path)
+    with open_log(args.log, create=False) as log:
+        last = args.last if args.last is not None or args.since else 10_000
+        result = report_from_log(log, clf, reference, last=last, since=args.since)
+    Path(args.out).write_text(result.html, encoding="utf-8")
+    print(json.dumps(result.summary, indent=2))
+    s = result.summary
+    print(
+        f"drift: {len(s['drifted_features'])} drifted feature(s) ({s['drift_share']:.0%}), dataset drift "
+        f"{'yes' if s['dataset_drift'] else 'no'}; {s['rows']['current']:,} predictions -> {args.out}",
+        file=sys.stderr,
+    )
+    if not args.check or not alert.crossed(s, args.threshold):
+        return 0
+    print(f"drift share {s['drift_share']:.0%} >= threshold {args.threshold:.0%}", file=sys.stderr)
+    if args.webhook:
+        try:
+            alert.post_webhook(args.webhook, alert.describe(s, args.threshold, report=args.out))
+        except ToxicError as e:  # still exit 1: the drift is the news, the failed alert a second one
+            print(f"error: {e}", file=sys.stderr)
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="toxic", description="Offline toxic-comment classifier (int8 ONNX)."
@@ -126,6 +170,25 @@ def build_parser() -> argparse.ArgumentParser:
     v = dsub.add_parser("verify", help="check the data files against data/manifest.json")
     v.add_argument("--data-dir", default=None)
     v.set_defaults(func=cmd_data_verify)
+
+    p = sub.add_parser("push", help="publish a model folder (model.onnx, card, metrics) to the HF Hub")
+    p.add_argument("model_dir", help="an exported model folder, e.g. runs/<run>/onnx")
+    p.add_argument("repo_id", help="ORG/NAME of the model repo (created if missing)")
+    p.add_argument("--revision", default=None, help="branch to push to (default: main)")
+    p.add_argument("--dry-run", action="store_true", help="print the files and card metadata; send nothing")
+    p.set_defaults(func=cmd_push)
+
+    p = sub.add_parser("drift", help="drift report: a window of the prediction log vs the training profile")
+    p.add_argument("--log", required=True, help="prediction log: a file path (SQLite) or gs://bucket/prefix")
+    window = p.add_mutually_exclusive_group()
+    window.add_argument("--last", type=int, default=None, help="the last N predictions (default 10000)")
+    window.add_argument("--since", default=None, help="predictions since an ISO time, e.g. 2026-07-20T00:00Z")
+    p.add_argument("--out", default="drift_report.html", help="the Evidently HTML report (%(default)s)")
+    p.add_argument("--check", action="store_true", help="exit 1 (and alert) when drift reaches --threshold")
+    p.add_argument("--threshold", type=float, default=0.5, help="share of drifted features that alerts (0.5)")
+    p.add_argument("--webhook", default=None, help="with --check: POST a Slack-compatible JSON message here")
+    model_args(p)
+    p.set_defaults(func=cmd_drift)
     return parser
 
 

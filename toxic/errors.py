@@ -15,3 +15,11 @@ class ModelError(ToxicError):
 
 class InputError(ToxicError):
     """A text, file or column given by the user cannot be scored."""
+
+
+class LogError(ToxicError):
+    """The prediction log cannot be opened, written or read (bad URI, credentials, not our log, corrupted)."""
+
+
+class DriftError(ToxicError):
+    """A drift report cannot be computed (empty or too small window, no reference profile)."""

@@ -20,7 +20,7 @@ import pandas as pd
 from toxic import telemetry
 from toxic.batch import ScoreSummary, score_file
 from toxic.classifier import Classifier
-from toxic.errors import InputError
+from toxic.errors import InputError, LogError
 from toxic.explain import word_weights
 from toxic.settings import Settings
 
@@ -33,6 +33,7 @@ class Service:
         )
         self.labels = self.clf.labels
         self.log = log  # a toxic.predlog.PredictionLog, or None
+        self.log_problem: str | None = None  # why there is no log, shown in the Drift tab
         self._flag_lock = threading.Lock()
         self.started = time.time()
         telemetry.MODEL.labels(self.clf.info.model_id, self.clf.info.version).set(1)
@@ -128,6 +129,26 @@ class Service:
                 writer.writerow(row)
         return path
 
+    def drift(self, last: int):
+        """A drift report of the last ``last`` logged predictions, and the per-hour series for plots."""
+        from toxic.drift import report_from_log, timeseries
+
+        if self.log is None:
+            raise LogError(
+                self.log_problem or "the prediction log is off (TOXIC_LOG=off): nothing to compare"
+            )
+        reference_path = self.clf.info.path / "reference.parquet"
+        if not reference_path.exists():
+            raise LogError(
+                f"this model has no reference profile ({reference_path}): run scripts/make_profile.py"
+            )
+        reference = pd.read_parquet(reference_path)
+        self.log.flush()
+        with telemetry.observe("drift"):
+            result = report_from_log(self.log, self.clf, reference, last=last)
+            series = timeseries(self.log.read(last=last), "1h", reference)
+        return result, series
+
     def health(self) -> dict:
         info = self.clf.info
         return {
@@ -146,3 +167,17 @@ def histogram_frame(summary: ScoreSummary) -> pd.DataFrame:
         for i, c in enumerate(counts):
             rows.append({"score": f"{i / 10:.1f}-{(i + 1) / 10:.1f}", "label": label, "texts": int(c)})
     return pd.DataFrame(rows)
+
+
+def open_log_or_warn(settings: Settings):
+    """The prediction log named by the settings; on a bad URI or missing credentials the app still serves
+    predictions: it prints the problem and the Drift tab shows it."""
+    if settings.log.lower() == "off":
+        return None
+    from toxic.predlog import open_log
+
+    try:
+        return open_log(settings.log, settings.log_text, settings.log_salt)
+    except LogError as e:
+        print(f"toxic: prediction logging is off: {e}", flush=True)
+        return None
