@@ -18,7 +18,9 @@ def steps(op: str) -> list[str]:
 
 
 def test_hadolint_passes():
-    out = subprocess.run([str(REPO / ".venv" / "bin" / "hadolint"), str(DOCKERFILE)], capture_output=True, text=True)
+    out = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "hadolint"), str(DOCKERFILE)], capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -42,7 +44,12 @@ def test_install_steps_work_in_a_fresh_venv(tmp_path):
         for command in run.split("&&"):
             words = command.split()
             if words[:2] == ["pip", "install"]:
-                subprocess.run([str(uv), "pip", "install", "--python", str(python), *words[2:]], cwd=REPO, check=True, timeout=600)
+                subprocess.run(
+                    [str(uv), "pip", "install", "--python", str(python), *words[2:]],
+                    cwd=REPO,
+                    check=True,
+                    timeout=600,
+                )
     probe = (
         "import sys, toxic; c = toxic.Classifier.load(); assert 'toxic' in c.predict('you stupid idiot')['labels']; "
         "import gradio, app; assert 'torch' not in sys.modules, 'torch on the serving path'; print('ok')"

@@ -11,7 +11,14 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.browser
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +51,9 @@ def test_classify_flow(page):
 
 def test_batch_csv_flow(page, tmp_path):
     src = tmp_path / "comments.csv"
-    pd.DataFrame({"id": [1, 2, 3], "comment": ["you are a stupid worthless idiot", "lovely day for a walk", "thanks!"]}).to_csv(src, index=False)
+    pd.DataFrame(
+        {"id": [1, 2, 3], "comment": ["you are a stupid worthless idiot", "lovely day for a walk", "thanks!"]}
+    ).to_csv(src, index=False)
     page.get_by_role("tab", name="Batch CSV").click()
     page.locator("input[type=file]").first.set_input_files(str(src))
     page.get_by_role("button", name="Score file").click()

@@ -61,7 +61,9 @@ def resolve_model_dir(source: str | os.PathLike | None = None, revision: str | N
 
     try:
         return Path(
-            snapshot_download(text, revision=revision, allow_patterns=["*.json", "*.onnx", "*.md", "*.parquet", "plots/*"])
+            snapshot_download(
+                text, revision=revision, allow_patterns=["*.json", "*.onnx", "*.md", "*.parquet", "plots/*"]
+            )
         )
     except LocalEntryNotFoundError as e:
         raise ModelError(

@@ -1,7 +1,8 @@
 """Evaluation of a served model (``toxic.Classifier``) on data it never trained on, and on val.
 
 - :func:`evaluate_model`: per label on its benchmark val split, at the model's own thresholds.
-- :func:`ruddit_report`: Reddit comments (Ruddit), ROC-AUC with ``offensiveness_score > 0`` as positive, Spearman.
+- :func:`ruddit_report`: Reddit comments (Ruddit), ROC-AUC with ``offensiveness_score > 0`` as positive, Spearman
+  (:func:`ruddit_metrics` on probabilities already computed).
 - :func:`bias_report`: bias madlibs, per-identity Subgroup / BPSN / BNSP AUC and the final bias score
   (Borkan et al. 2019, the Jigsaw Unintended Bias metric).
 """
@@ -44,12 +45,16 @@ def evaluate_model(clf, labels: tuple[str, ...] | None = None) -> dict:
     return result
 
 
-def ruddit_report(clf, path=DEFAULT_RUDDIT) -> dict:
-    frame = load_ruddit(path)
+def ruddit_report(clf, path=DEFAULT_RUDDIT, frame: pd.DataFrame | None = None) -> dict:
+    frame = load_ruddit(path) if frame is None else frame
     probs = clf.predict_proba(frame["text"].tolist())
-    p = probs[:, 0]
+    return ruddit_metrics(frame, probs[:, 0], clf.thresholds[clf.labels[0]])
+
+
+def ruddit_metrics(frame: pd.DataFrame, p: np.ndarray, threshold: float) -> dict:
+    """ROC-AUC of ``p`` (the toxic probability) against ``offensiveness_score > 0``, Spearman against the score."""
     y = (frame["score"] > RUDDIT_THRESHOLD).to_numpy().astype(int)
-    m = binary_metrics(y, p, clf.thresholds[clf.labels[0]])
+    m = binary_metrics(y, p, threshold)
     return {
         "n": len(frame),
         "positive_rule": f"offensiveness_score > {RUDDIT_THRESHOLD}",
@@ -71,7 +76,8 @@ def _auc(y: np.ndarray, p: np.ndarray) -> float:
 
 def _power_mean(values: np.ndarray, power: float = -5) -> float:
     values = values[~np.isnan(values)]
-    return float(np.mean(values**power) ** (1 / power))
+    with np.errstate(divide="ignore"):  # an AUC of 0 sends the mean to 0, as it should
+        return float(np.mean(values**power) ** (1 / power))
 
 
 def bias_metrics(frame: pd.DataFrame, probs: np.ndarray) -> tuple[pd.DataFrame, dict]:

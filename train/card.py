@@ -1,8 +1,9 @@
 """The model card (README.md with Hugging Face model-index metadata) written beside an exported model.
 
 Figures come from files in the model directory: metrics.json (val, from training), parity.json (int8 vs PyTorch)
-and, when ``scripts/report.py`` has run, report.json (Ruddit and bias madlibs). Plain string templating: the
-metadata block is YAML that ``huggingface_hub.ModelCard`` parses (a test checks it).
+and, when ``scripts/evaluate.py --write-card`` has run, report.json (Ruddit, bias madlibs, calibration,
+robustness). Plain string templating: the metadata block is YAML that ``huggingface_hub.ModelCard`` parses (a test
+checks it).
 """
 
 from __future__ import annotations
@@ -57,18 +58,43 @@ def write_card(model_dir: Path, run_dir: Path | None = None) -> Path:
         else ""
     )
     report_text = ""
-    if report:
-        r, b = report["ruddit"], report["bias"]
+    if report:  # written by scripts/evaluate.py --write-card; a section it skipped has no rows
+        r, b = report.get("ruddit", {}), report.get("bias", {})
+        c, o = report.get("calibration", {}), report.get("robustness", {})
+        rows = []
+        if "roc_auc" in r:
+            rows += [
+                f"| Ruddit (Reddit, never trained on): ROC-AUC, `offensiveness_score > 0` positive | {r['roc_auc']:.3f} |",
+                f"| Ruddit: Spearman correlation of `toxic` with `offensiveness_score` | {r['spearman']:.3f} |",
+            ]
+        if "final_bias_score" in b:
+            rows += [
+                f"| Bias madlibs: mean Subgroup AUC | {b['mean_subgroup_auc']:.3f} |",
+                f"| Bias madlibs: minimum BPSN AUC (worst: {b['worst_bpsn_identity']}) | {b['min_bpsn_auc']:.3f} |",
+                f"| Bias madlibs: final bias score (Borkan et al. 2019) | {b['final_bias_score']:.3f} |",
+            ]
+        for label in (x for x in DATASETS if x in c):
+            rows.append(
+                f"| Calibration on {DATASETS[label][2]}: ECE (15 bins) / Brier of `{label}`"
+                f"{' (calibrated on val)' if c[label].get('calibrated') else ''} | "
+                f"{c[label]['ece']:.3f} / {c[label]['brier']:.3f} |"
+            )
+        if "mean_drop" in o:
+            w = o["worst_drop"]
+            rows.append(
+                f"| Obfuscation ({len(o['kinds'])} perturbations of val texts): mean / worst macro-F1 drop, points "
+                f"(worst: {w['kind']}, {w['label']}) | {o['mean_drop']:.1f} / {w['drop']:.1f} |"
+            )
+        quick = " Figures from a subsample (`--quick`), for development only." if report.get("quick") else ""
+        table = "\n".join(rows)
         report_text = f"""
 ## Beyond the training data
 
+Measured on the int8 model by `scripts/evaluate.py`.{quick}
+
 | check | figure |
 |---|---|
-| Ruddit (Reddit, never trained on): ROC-AUC, `offensiveness_score > 0` positive | {r["roc_auc"]:.3f} |
-| Ruddit: Spearman correlation of `toxic` with `offensiveness_score` | {r["spearman"]:.3f} |
-| Bias madlibs: mean Subgroup AUC | {b["mean_subgroup_auc"]:.3f} |
-| Bias madlibs: minimum BPSN AUC (worst: {b["worst_bpsn_identity"]}) | {b["min_bpsn_auc"]:.3f} |
-| Bias madlibs: final bias score (Borkan et al. 2019) | {b["final_bias_score"]:.3f} |
+{table}
 """
 
     card = f"""---

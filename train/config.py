@@ -19,8 +19,8 @@ class TrainConfig:
     data_dir: str = ""  # labelled data; "" = the repo's data/ (or $TOXIC_DATA_DIR); gs:// is fetched first
     run_dir: str = ""  # where the run writes; "" = $AIP_MODEL_DIR on Vertex, else runs/<time>
     epochs: int = 2  # passes over the training data
-    batch_size: int = 32  # texts per step (64+ on a GPU)
-    lr: float = 8e-5  # peak AdamW learning rate, linear warm-up then linear decay
+    batch_size: int = 64  # texts per step
+    lr: float = 1e-4  # peak AdamW learning rate, linear warm-up then linear decay
     weight_decay: float = 0.01  # AdamW weight decay
     warmup: float = 0.06  # share of the steps spent warming up
     max_length: int = 128  # tokens per training text (val tweets average ~35)
@@ -28,6 +28,8 @@ class TrainConfig:
     group_by_length: bool = (
         True  # batches of similar length: far less padding, same randomness across batches
     )
+    augment_identity: float = 0.0  # per row and epoch: swap identity terms within category (augment.py)
+    augment_obfuscate: float = 0.0  # per row and epoch: one toxic.perturb obfuscation (augment.py)
     seed: int = 42  # python, numpy and torch seeds
     limit: int = 0  # use only this many training rows (0 = all): smoke tests
     limit_val: int = 0  # and this many val rows per source (0 = all)
@@ -47,17 +49,25 @@ class TrainConfig:
             (0 <= self.warmup < 1, "warmup is a share of the steps, in [0, 1)"),
             (8 <= self.max_length <= 512, "max_length must be in [8, 512]"),
             (0 <= self.label_smoothing < 0.5, "label_smoothing must be in [0, 0.5)"),
+            (0 <= self.augment_identity <= 1, "augment_identity is a probability per row, in [0, 1]"),
+            (0 <= self.augment_obfuscate <= 1, "augment_obfuscate is a probability per row, in [0, 1]"),
             (self.device in {"auto", "cpu", "cuda"}, "device must be auto, cpu or cuda"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(f"TrainConfig: {message}")
 
+    def output_uri(self) -> str:
+        """The gs:// prefix the run directory is uploaded to when training ends ("" when it is written in place)."""
+        target = self.run_dir or os.environ.get("AIP_MODEL_DIR", "")  # set by Vertex AI custom jobs
+        return target if target.startswith("gs://") else ""
+
     def resolved_run_dir(self) -> Path:
-        if self.run_dir:
-            return Path(self.run_dir)
-        if os.environ.get("AIP_MODEL_DIR"):  # set by Vertex AI custom jobs
-            return Path(os.environ["AIP_MODEL_DIR"])
+        """Where the run writes: run_dir, else $AIP_MODEL_DIR, else runs/<time>; a gs:// target trains in
+        runs/<time> and is uploaded at the end (output_uri)."""
+        target = self.run_dir or os.environ.get("AIP_MODEL_DIR", "")
+        if target and not self.output_uri():
+            return Path(target)
         from datetime import datetime
 
         return Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")

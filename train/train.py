@@ -3,6 +3,7 @@
     python -m train.train                       # the default model: packaged MiniLM, all training data
     python -m train.train --limit 64 --max-steps 3 --run-dir runs/smoke     # a smoke test
     python -m train.train --backbone vinai/bertweet-base --device cuda --batch-size 64
+    python -m train.train --augment-identity 0.5 --augment-obfuscate 0.2     # with augmentations (augment.py)
 
 The run directory is our experiment tracking: config.json, data_manifest.json, per-epoch metrics (history.json),
 metrics.json with thresholds, plots/*.png, checkpoint/ (best epoch, PyTorch) and onnx/ (the int8 export).
@@ -13,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import random
 import shutil
 import subprocess
@@ -28,8 +30,10 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_
 
 from toxic.data import LABELS, MISSING, build_splits, data_dir, manifest_hash, verify_manifest
 from toxic.metrics import best_threshold, binary_metrics
+from train.augment import augment_texts
 from train.config import PACKAGED_BACKBONE, TrainConfig
 from train.plots import write_plots
+from train.remote import fetch_data, upload_dir
 
 BENCHMARK = {
     "toxic": "tweeteval_offensive",
@@ -122,7 +126,7 @@ def git_commit() -> str:
             ["git", "rev-parse", "HEAD"], text=True, stderr=subprocess.DEVNULL
         ).strip()
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        return os.environ.get("GIT_COMMIT", "unknown")  # the training image has no .git: its build sets this
 
 
 def train(cfg: TrainConfig) -> Path:
@@ -135,8 +139,13 @@ def train(cfg: TrainConfig) -> Path:
         "cuda" if cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available()) else "cpu"
     )
     amp = cfg.amp and device.type == "cuda"
+    if cfg.push_to_hub:  # a missing token fails now, not after hours of training
+        from train.push import check
 
-    root = Path(cfg.data_dir) if cfg.data_dir else data_dir()
+        check(cfg.push_to_hub)
+
+    root = fetch_data(cfg.data_dir) if cfg.data_dir else data_dir()  # a folder, gs:// or hf://datasets/
+    os.environ["TOXIC_DATA_DIR"] = str(root)  # the rest of the run reads it (export's reference profile)
     if problems := verify_manifest(root):
         raise SystemExit("training data does not match data/manifest.json:\n  " + "\n  ".join(problems))
     splits = build_splits(root)
@@ -183,6 +192,16 @@ def train(cfg: TrainConfig) -> Path:
 
     history, best, step = [], None, 0
     for epoch in range(cfg.epochs):
+        augmented = None
+        if cfg.augment_identity or cfg.augment_obfuscate:  # afresh each epoch, from the original texts
+            texts, augmented = augment_texts(
+                tr["text"].tolist(), cfg.augment_identity, cfg.augment_obfuscate, seed=cfg.seed * 1000 + epoch
+            )
+            train_ids = tok(texts)
+            lengths = np.array([len(x) for x in train_ids])
+            (run_dir / f"augmented_epoch{epoch + 1}.json").write_text(json.dumps(augmented, indent=2))
+            augmented = {k: v for k, v in augmented.items() if k != "examples"}
+            print(f"epoch {epoch + 1} augmentation: {augmented}", flush=True)
         model.train()
         started, seen, losses = time.perf_counter(), 0, []
         bar = tqdm(
@@ -213,6 +232,8 @@ def train(cfg: TrainConfig) -> Path:
             "samples_per_s": seen / elapsed,
             "val": metrics,
         }
+        if augmented:
+            record["augmented"] = augmented
         history.append(record)
         print(
             f"epoch {epoch + 1}: loss {record['train_loss']:.4f}  "
@@ -247,6 +268,9 @@ def train(cfg: TrainConfig) -> Path:
         from train.push import push
 
         push(run_dir / "onnx", cfg.push_to_hub)
+    if uri := cfg.output_uri():  # Vertex AI: $AIP_MODEL_DIR is a bucket prefix
+        names = upload_dir(run_dir, uri)
+        print(f"uploaded {len(names)} files of {run_dir} to {uri}", flush=True)
     return run_dir
 
 
