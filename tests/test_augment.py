@@ -1,0 +1,87 @@
+"""Training augmentations: identity swaps stay within category and form, obfuscation draws on toxic.perturb,
+our lists are not the evaluation set's, and a tiny real training run uses both."""
+
+import json
+import random
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from toxic.evaluate import IDENTITIES
+from train.augment import _SLOT, IDENTITY_TERMS, augment_texts, identity_terms, swap_identities
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_swaps_stay_within_the_slot_and_keep_case():
+    text = "Muslims and WOMEN said: black people and the Jewish man were right, the refugee too."
+    for seed in range(20):
+        out = swap_identities(text, random.Random(seed))
+        assert out != text
+        terms, new_terms = identity_terms(text), identity_terms(out)
+        assert len(new_terms) == len(terms)
+        for old, new in zip(terms, new_terms, strict=True):
+            assert new != old and new in _SLOT[old]
+        assert out.split()[0][0].isupper() and out.split()[2] == "MEN"  # Muslims -> Title case, WOMEN -> MEN
+        assert out.endswith(" too.") and " said: " in out
+
+
+def test_one_term_maps_to_one_replacement_within_a_text():
+    out = swap_identities("women support women", random.Random(1))
+    assert out == "men support men"
+
+
+def test_words_inside_handles_tags_and_longer_words_are_left_alone():
+    text = "@women #muslims women2 womenswear trans-exclusionary"
+    assert identity_terms(text) == [] and swap_identities(text, random.Random(0)) == text
+    assert (
+        identity_terms("Black  people") == []
+    )  # a phrase needs its single space; "black" alone is not a term
+    assert identity_terms("old people and the elderly") == ["old people", "elderly"]
+
+
+def test_our_lists_are_broader_than_and_not_copied_from_the_evaluation_terms():
+    ours = set(_SLOT)
+    assert len(ours) > 3 * len(IDENTITIES)
+    assert len(IDENTITY_TERMS) >= 8  # categories
+    # Not a copy of the evaluation list: words too ambiguous to swap alone are only matched inside phrases.
+    ambiguous = {"old", "young", "white", "black", "straight"}
+    assert ambiguous <= set(IDENTITIES) and not ambiguous & ours
+    for slots in IDENTITY_TERMS.values():
+        for slot in slots:
+            assert len(slot) >= 2 and len(set(slot)) == len(slot)
+
+
+def test_augment_texts_rates_and_determinism():
+    texts = [
+        "the women were there",
+        "immigrants built this city",
+        "what a lovely day",
+        "you stupid idiot",
+    ] * 250
+    out, info = augment_texts(texts, identity=0.5, obfuscate=0.2, seed=3)
+    assert (out, info) == augment_texts(texts, identity=0.5, obfuscate=0.2, seed=3)
+    assert out != augment_texts(texts, identity=0.5, obfuscate=0.2, seed=4)[0]
+    assert 200 < info["identity_swapped"] < 300  # half of the 500 texts that name a group
+    assert 150 < info["obfuscated"] < 250  # a fifth of all 1000
+    assert info["rows"] == 1000 and info["examples"]
+    assert augment_texts(texts)[0] == texts  # off by default
+
+
+@pytest.mark.slow
+@pytest.mark.train
+def test_a_tiny_training_run_with_augmentations(train_python, tmp_path):
+    run_dir = tmp_path / "run"
+    cmd = [str(train_python), "-m", "train.train", "--limit", "48", "--limit-val", "10", "--max-steps", "2"]
+    cmd += ["--epochs", "1", "--no-export", "--run-dir", str(run_dir), "--threads", "1"]
+    cmd += ["--augment-identity", "1.0", "--augment-obfuscate", "0.5"]
+    run = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads((run_dir / "config.json").read_text())["augment_identity"] == 1.0
+    record = json.loads((run_dir / "history.json").read_text())[0]
+    assert record["augmented"]["rows"] == 48
+    assert record["augmented"]["identity_swapped"] > 0 and record["augmented"]["obfuscated"] > 10
+    examples = json.loads((run_dir / "augmented_epoch1.json").read_text())["examples"]
+    assert examples and all(before != after for before, after in examples)
+    assert "epoch 1 augmentation:" in run.stdout

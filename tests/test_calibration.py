@@ -1,0 +1,116 @@
+"""Calibration: the fit recovers known parameters, the Classifier applies a fitted one (and nothing without it),
+Platt scaling lowers ECE on held-out val for the shipped model, and scripts/calibrate.py writes toxic.json."""
+
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from toxic import Classifier, calibration
+from toxic.classifier import DEFAULT_MODEL, read_info
+from toxic.data import LABELS, benchmark_val
+from toxic.metrics import expected_calibration_error
+
+REPO = DEFAULT_MODEL.parents[1]
+
+
+@pytest.fixture(scope="module")
+def raw():
+    """The shipped model with any calibration in its toxic.json ignored."""
+    return Classifier(dataclasses.replace(read_info(DEFAULT_MODEL), calibration={}))
+
+
+def test_fit_recovers_a_known_calibration():
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 3, 20_000)
+    y = (rng.random(len(z)) < calibration.sigmoid(0.5 * z - 1.0)).astype(int)
+    a, b = calibration.fit(z, y, "platt")
+    assert a == pytest.approx(0.5, abs=0.03) and b == pytest.approx(-1.0, abs=0.06)
+    a, b = calibration.fit(z, y, "temperature")
+    assert b == 0.0 and 0.3 < a < 0.7
+    assert expected_calibration_error(y, calibration.apply(z, *calibration.fit(z, y))) < 0.02
+    with pytest.raises(ValueError, match="both classes"):
+        calibration.fit(z, np.ones_like(y))
+
+
+def test_without_calibration_probabilities_are_the_raw_sigmoid(raw):
+    """What the Classifier returned before calibration existed: sigmoid of the ONNX logits, unchanged."""
+    clf = raw
+    session = ort.InferenceSession(str(DEFAULT_MODEL / "model.onnx"), providers=["CPUExecutionProvider"])
+    for text in ["you are a complete idiot", "see you at the match on sunday"]:
+        ids = [clf._cls, *clf.tokenizer.encode(text, add_special_tokens=False).ids, clf._sep]
+        feeds = {"input_ids": np.array([ids]), "attention_mask": np.ones((1, len(ids)), dtype=np.int64)}
+        if "token_type_ids" in clf._inputs:
+            feeds["token_type_ids"] = np.zeros((1, len(ids)), dtype=np.int64)
+        (logits,) = session.run(["logits"], feeds)
+        np.testing.assert_allclose(
+            clf.predict_proba([text])[0], 1 / (1 + np.exp(-logits[0])), rtol=0, atol=1e-6
+        )
+
+
+def test_a_fitted_calibration_is_applied(raw, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL, model)
+    meta = json.loads((model / "toxic.json").read_text())
+    meta["calibration"] = {"toxic": {"scale": 0.5, "bias": -1.0}}  # hate left uncalibrated
+    (model / "toxic.json").write_text(json.dumps(meta))
+    calibrated = Classifier.load(model)
+    assert calibrated.info.calibration == {"toxic": (0.5, -1.0)}
+    texts = ["you are a complete idiot", "see you at the match on sunday", "what a lovely morning"]
+    p, cal = raw.predict_proba(texts), calibrated.predict_proba(texts)
+    np.testing.assert_allclose(cal[:, 0], calibration.apply(calibration.logit(p[:, 0]), 0.5, -1.0), atol=1e-5)
+    np.testing.assert_array_equal(cal[:, 1], p[:, 1])
+
+
+@pytest.fixture(scope="module")
+def val_logits(raw):
+    out = {}
+    for j, label in enumerate(LABELS):
+        val = benchmark_val(label)
+        out[label] = (
+            calibration.logit(raw.predict_proba(val["text"].tolist())[:, j]),
+            val["label"].to_numpy(),
+        )
+    return out
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_platt_scaling_lowers_held_out_ece_of_the_shipped_model(val_logits, label):
+    """Fit on one half of val, measure on the other (both ways, 10 random halvings): fair to the uncalibrated.
+    Raw logits: any calibration already shipped in toxic.json is ignored."""
+    z, y = val_logits[label]
+    rng = np.random.default_rng(0)
+    before, after = [], []
+    for _ in range(10):
+        half = rng.permutation(len(y)) < len(y) // 2
+        for fit_on in (half, ~half):
+            a, b = calibration.fit(z[fit_on], y[fit_on], "platt")
+            before.append(expected_calibration_error(y[~fit_on], calibration.sigmoid(z[~fit_on])))
+            after.append(expected_calibration_error(y[~fit_on], calibration.apply(z[~fit_on], a, b)))
+    assert np.mean(after) < np.mean(before), (np.mean(before), np.mean(after))
+    assert calibration.held_out_ece(z, y) == pytest.approx((np.mean(before), np.mean(after)))
+
+
+@pytest.mark.slow
+def test_calibrate_script_writes_toxic_json(tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL, model)
+    before = json.loads((model / "toxic.json").read_text())
+    run = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "calibrate.py"), str(model)], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    meta = json.loads((model / "toxic.json").read_text())
+    assert meta["thresholds_uncalibrated"] == before.get("thresholds_uncalibrated", before["thresholds"])
+    for label in LABELS:
+        c = meta["calibration"][label]
+        assert c["scale"] > 0 and c["method"] == "platt" and c["n"] > 900
+        assert c["ece_after"] < c["ece_before"]  # in-sample: the fit minimises log loss on these very texts
+        assert 0.05 <= meta["thresholds"][label] <= 0.95
+        assert f"{label}: scale" in run.stdout
+    assert Classifier.load(model).info.calibration.keys() == set(LABELS)
