@@ -59,7 +59,8 @@ def test_batch_csv_flow(page, tmp_path):
     page.get_by_role("button", name="Score file").click()
     page.get_by_text("Scored 3 rows").wait_for()
     with page.expect_download() as info:
-        page.locator("a[download]").first.click()
+        page.locator("a[download]").last.click()  # the output file; the uploaded one comes first
+    assert info.value.suggested_filename.endswith(".scored.csv"), info.value.suggested_filename
     out = tmp_path / "scored.csv"
     info.value.save_as(out)
     scored = pd.read_csv(out)

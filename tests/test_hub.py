@@ -50,7 +50,9 @@ def test_dry_run_lists_exactly_the_files_and_the_card(model_dir):
     assert out.returncode == 0, out.stderr
     plan = json.loads(out.stdout)
     shipped = set(SHIPPED) & {p.name for p in model_dir.iterdir()}
-    assert plan["files"] == sorted(shipped | {"plots/roc.png", "reference.parquet"})
+    plots = {f"plots/{p.name}" for p in (model_dir / "plots").glob("*.png")}
+    assert "plots/roc.png" in plots
+    assert plan["files"] == sorted(shipped | plots | {"reference.parquet"})
     assert plan["repo_id"] == "toxic-org/toxic-minilm" and plan["revision"] == "main"
     assert plan["card"] == metadata_load(model_dir / "README.md")
     assert not (model_dir / "hub.json").read_text().strip("{}")  # a dry run records nothing
