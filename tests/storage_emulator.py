@@ -36,11 +36,15 @@ class Emulator:
             "s.start(); "
             "print('ready', flush=True); sys.stdin.read(); s.stop()"
         )
-        self.proc = subprocess.Popen(
+        launch = lambda: subprocess.Popen(
             [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
-        deadline = time.monotonic() + 30
+        )  # noqa: E731
+        self.proc = launch()
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
+            if self.proc.poll() is not None:  # a restart on the same port can lose the race for it: try again
+                time.sleep(0.5)
+                self.proc = launch()
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return
