@@ -36,9 +36,12 @@ class Emulator:
             "s.start(); "
             "print('ready', flush=True); sys.stdin.read(); s.stop()"
         )
-        launch = lambda: subprocess.Popen(
-            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )  # noqa: E731
+
+        def launch() -> subprocess.Popen:
+            return subprocess.Popen(
+                [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            )
+
         self.proc = launch()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
