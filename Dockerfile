@@ -10,6 +10,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     GRADIO_SERVER_PORT=7860 \
     TOXIC_LOG=/home/toxic/data/predictions.sqlite \
     TOXIC_FLAG_DIR=/home/toxic/data/flagged \
+    GRADIO_EXAMPLES_CACHE=/home/toxic/data/cached_examples \
     TOXIC_MODEL=/home/toxic/app/models/default
 
 RUN useradd --create-home --uid 1000 toxic

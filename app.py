@@ -9,8 +9,11 @@ Plain HTTP: GET /healthz, GET /metrics, POST /api/v1/classify (toxic/server.py).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import html
+import os
 import re
 from pathlib import Path
 
@@ -40,6 +43,29 @@ def _user_error(fn):
     return wrapped
 
 
+@contextlib.contextmanager
+def examples_cache(service: Service, examples: list[str]):
+    """Cache the examples' outputs in a folder named for the model and the examples, so that a new model or new
+    examples never show stale cached results (Gradio reuses a cache folder as long as it exists)."""
+    user_root = os.environ.get("GRADIO_EXAMPLES_CACHE")
+    root = user_root or ".gradio/cached_examples"
+    info = service.clf.info
+    meta = info.path / "toxic.json"
+    key = hashlib.sha256(
+        "\n".join(
+            [info.model_id, info.version, meta.read_text() if meta.exists() else "", *examples]
+        ).encode()
+    ).hexdigest()[:16]
+    os.environ["GRADIO_EXAMPLES_CACHE"] = str(Path(root) / key)
+    try:
+        yield
+    finally:
+        if user_root is None:
+            os.environ.pop("GRADIO_EXAMPLES_CACHE", None)
+        else:
+            os.environ["GRADIO_EXAMPLES_CACHE"] = user_root
+
+
 def build(service: Service) -> gr.Blocks:
     labels = service.labels
     thresholds = service.clf.thresholds
@@ -54,6 +80,15 @@ def build(service: Service) -> gr.Blocks:
             text: the comment to classify
         """
         return [service.classify(text)]
+
+    def classify_one(text: str) -> dict:
+        """Classify a comment: the probability of each label (toxic, hate) and the labels at or over the model's
+        thresholds.
+
+        Args:
+            text: the comment to classify
+        """
+        return service.classify([text])[0]
 
     def classify_batch(texts: list[str]) -> list[dict]:
         """Classify a list of comments; one result per text, in order.
@@ -92,6 +127,14 @@ def build(service: Service) -> gr.Blocks:
             verdict = "**Not flagged** at these thresholds."
         weights = service.explain(text) if text.strip() else []
         return scores, verdict, for_highlight(weights), scores
+
+    def ui_example(text: str):
+        """A clicked example: scored at the model's thresholds, and the sliders go back to them."""
+        return (
+            *ui_classify(text, thresholds["toxic"], thresholds["hate"]),
+            thresholds["toxic"],
+            thresholds["hate"],
+        )
 
     def ui_flag(text: str, scores: dict, correction: str):
         service.flag(text, scores or {}, correction)
@@ -193,7 +236,7 @@ def build(service: Service) -> gr.Blocks:
                         )
                     go = gr.Button("Classify", variant="primary")
                 with gr.Column(scale=2):
-                    scores = gr.Label(label="Probabilities", num_top_classes=len(labels))
+                    scores = gr.Label(label="Probabilities", num_top_classes=len(labels), show_heading=False)
                     verdict = gr.Markdown()
             words = gr.HighlightedText(
                 label="Which words drove the toxic score (red: pushed it up, blue: down)",
@@ -204,13 +247,20 @@ def build(service: Service) -> gr.Blocks:
                 correction = gr.Radio(CORRECTIONS, label="The right answer is")
                 flag_btn = gr.Button("Flag this prediction")
                 flag_status = gr.Markdown()
+            outputs = [scores, verdict, words, last_scores]
             if EXAMPLES_FILE.exists():
                 samples = pd.read_csv(EXAMPLES_FILE, keep_default_na=False)["comment"]
                 examples = [t for t in samples if 20 < len(t) < 200][:8]
-                gr.Examples(
-                    examples, inputs=[text], label="Examples (TweetEval validation tweets; offensive text)"
-                )
-            outputs = [scores, verdict, words, last_scores]
+                with examples_cache(service, examples):  # computed once at start, per model and examples
+                    gr.Examples(
+                        examples,
+                        inputs=[text],
+                        outputs=[*outputs, t_toxic, t_hate],
+                        fn=ui_example,
+                        cache_examples=True,
+                        cache_mode="eager",
+                        label="Examples (TweetEval validation tweets; offensive text)",
+                    )
             go.click(_user_error(ui_classify), [text, t_toxic, t_hate], outputs, api_visibility="private")
             text.submit(_user_error(ui_classify), [text, t_toxic, t_hate], outputs, api_visibility="private")
             flag_btn.click(
@@ -288,7 +338,12 @@ def build(service: Service) -> gr.Blocks:
                 concurrency_limit=1,
             )
 
-        gr.api(_user_error(classify), api_name="classify", batch=True, max_batch_size=64, concurrency_limit=1)
+        if service.settings.batching:  # concurrent callers share one forward pass (up to 64 texts)
+            gr.api(
+                _user_error(classify), api_name="classify", batch=True, max_batch_size=64, concurrency_limit=1
+            )
+        else:  # one call, one forward pass (TOXIC_BATCHING=0: the load test's baseline)
+            gr.api(_user_error(classify_one), api_name="classify", concurrency_limit=2)
         gr.api(_user_error(classify_batch), api_name="classify_batch")
         gr.api(_user_error(explain), api_name="explain")
     demo.queue(max_size=service.settings.queue_size, default_concurrency_limit=2)

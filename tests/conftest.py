@@ -88,9 +88,12 @@ def app_server(tmp_path_factory):
         log=str(state / "predictions.sqlite"),
     )
     service = Service(settings, log=open_log_or_warn(settings))
+    cache = state / "cached_examples"  # a fresh examples cache: the test proves the app fills it at start
+    os.environ["GRADIO_EXAMPLES_CACHE"] = str(cache)
     demo = app.build(service)
     server = BackgroundServer(build_app(demo, service), "127.0.0.1", free_port()).start(timeout=120)
     server.service = service
+    server.examples_cache = cache
     yield server
     server.stop()
 

@@ -11,6 +11,8 @@ import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
+from tests.conftest import REPO
+
 
 @pytest.fixture(autouse=True)
 def still_serving(request):
@@ -29,6 +31,38 @@ def test_classify(client):
 def test_classify_batch(client):
     results = client.predict(["Have a nice day!", "You are a disgusting idiot."], api_name="/classify_batch")
     assert [bool(r["labels"]) for r in results] == [False, True]
+
+
+def test_examples_are_cached_at_start_for_this_model(app_server):
+    logs = list(app_server.examples_cache.glob("*/*/log.csv"))  # <model and examples key>/<component id>/
+    assert len(logs) == 1, logs
+    cached = pd.read_csv(logs[0])
+    examples = pd.read_csv(REPO / "examples" / "comments.csv", keep_default_na=False)["comment"]
+    assert len(cached) == len([t for t in examples if 20 < len(t) < 200][:8]) == 8
+    assert cached.iloc[:, 0].str.contains('"toxic"').all()  # the gr.Label output holds both probabilities
+
+
+def test_without_batching_classify_takes_one_text(tmp_path, monkeypatch):
+    """TOXIC_BATCHING=0 (the load test's baseline) serves the same /classify, one forward pass per call."""
+    from gradio_client import Client
+
+    import app
+    from tests.conftest import free_port
+    from toxic.server import BackgroundServer, build_app
+    from toxic.service import Service
+    from toxic.settings import Settings
+
+    monkeypatch.setenv("TOXIC_BATCHING", "0")
+    monkeypatch.setenv("GRADIO_EXAMPLES_CACHE", str(tmp_path / "cache"))
+    service = Service(Settings.from_env(), log=None)
+    server = BackgroundServer(build_app(app.build(service), service), "127.0.0.1", free_port()).start(60)
+    try:
+        result = Client(server.url, verbose=False).predict(
+            "You are a disgusting idiot.", api_name="/classify"
+        )
+        assert result["labels"] == service.classify(["You are a disgusting idiot."])[0]["labels"] != []
+    finally:
+        server.stop()
 
 
 def test_explain(client):

@@ -73,3 +73,17 @@ def test_model_tab(page):
     page.get_by_text("Validation metrics").wait_for()
     page.get_by_text("Limitations and ethical considerations").wait_for()
     page.screenshot(path=str(ARTIFACTS / "model.png"), full_page=True)
+
+
+def test_example_click_shows_cached_result(page):
+    page.get_by_role("tab", name="Classify").click()
+    page.get_by_role("slider", name="toxic threshold").fill("0.9")  # the example puts it back to the model's
+    first = page.locator(".gallery-item, button.gallery-item, table.gallery tr td").first
+    example_text = first.inner_text().strip()
+    first.click()
+    box = page.get_by_label("Comment", exact=True)
+    box.wait_for()
+    assert box.input_value().strip() == example_text
+    page.locator("p", has_text="lagged").first.wait_for()  # "Flagged: ..." or "Not flagged ..."
+    assert page.get_by_role("slider", name="toxic threshold").input_value() != "0.9"
+    page.screenshot(path=str(ARTIFACTS / "example.png"), full_page=True)

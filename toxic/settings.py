@@ -15,6 +15,7 @@
 | TOXIC_FLAG_DIR | flagged | where corrections flagged in the app are saved |
 | TOXIC_MCP | 0 | 1 serves the classify tool to LLM agents over MCP |
 | TOXIC_SHARE | 0 | 1 asks Gradio for a temporary public link |
+| TOXIC_BATCHING | 1 | 0 gives /classify one forward pass per call instead of sharing batches (load-test baseline) |
 | TOXIC_QUEUE_SIZE | 256 | requests that may wait in the queue before new ones are refused |
 | GRADIO_SERVER_NAME / GRADIO_SERVER_PORT | 127.0.0.1 / 7860 | where the app listens |
 """
@@ -58,6 +59,7 @@ class Settings:
     mcp: bool
     share: bool
     queue_size: int
+    batching: bool
     server_name: str
     server_port: int
 
@@ -89,6 +91,7 @@ class Settings:
             mcp=_flag("TOXIC_MCP"),
             share=_flag("TOXIC_SHARE"),
             queue_size=_int("TOXIC_QUEUE_SIZE", 256),
+            batching=os.environ.get("TOXIC_BATCHING", "1").strip().lower() not in {"0", "false", "no", "off"},
             server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
             server_port=_int("GRADIO_SERVER_PORT", 7860),
         )
