@@ -1,0 +1,398 @@
+"""Load test of the running app over loopback: latency, throughput under concurrent clients, batching, start-up
+time, memory and batch CSV through the app, each against a baseline measured in the same run.
+
+    .venv/bin/python scripts/loadtest.py              # the full run (~10 min): the README's figures
+    .venv/bin/python scripts/loadtest.py --quick      # 8 clients x 10 s, a 5,000-row CSV: a smoke run (~2 min)
+
+Everything listens on 127.0.0.1 only and every phase is bounded in time and count. Phases:
+1. ready: `python app.py` from process start to GET /healthz answering 200 and to the first POST
+   /api/v1/classify; its memory then.
+2. latency, one client, calls interleaved: POST /api/v1/classify (one text), `Client.predict("/classify")`, and
+   `Client.predict("/noop")`, a Gradio endpoint that does nothing, added to the same app for this script: the
+   floor under /classify is Gradio's queue, not the model.
+3. load: N concurrent clients for T seconds (in several processes, so the load generator's GIL is not the limit):
+   gradio_client on /classify with Gradio's batching, the same on an app started with TOXIC_BATCHING=0, and the
+   REST endpoint; and /noop, the most calls/s Gradio and the clients leave room for on this machine.
+   Throughput, p50/p95/p99, errors.
+4. memory: the app's peak RSS (VmHWM) after all of it.
+5. batch CSV: `toxic score` on an R-row CSV of real val tweets vs the same file through the app's /score_csv
+   (what the Batch CSV tab calls: upload, score, download).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+
+# --- the servers --------------------------------------------------------------------------------------------------
+
+
+def serve() -> None:
+    """The app exactly as app.py builds it, plus a no-op Gradio endpoint with the same input and output."""
+    import gradio as gr
+    import uvicorn
+
+    sys.path.insert(0, str(REPO))
+    import app
+    from toxic.server import build_app
+    from toxic.service import Service, open_log_or_warn
+    from toxic.settings import Settings
+
+    settings = Settings.from_env()
+    service = Service(settings, log=open_log_or_warn(settings))
+    demo = app.build(service)
+
+    def noop(text: str) -> dict:
+        """Does nothing: Gradio's own floor."""
+        return {"toxic": 0.0, "hate": 0.0, "labels": []}
+
+    with demo:
+        gr.api(noop, api_name="noop")
+    uvicorn.run(build_app(demo, service), host="127.0.0.1", port=settings.server_port, log_level="warning")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A server process on a free loopback port; `ready_s` is process start to /healthz answering 200."""
+
+    def __init__(self, cmd: list[str], env: dict[str, str], workdir: Path, timeout: float = 60) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "GRADIO_SERVER_NAME": "127.0.0.1",
+            "GRADIO_SERVER_PORT": str(self.port),
+            "TOXIC_LOG": str(workdir / f"predictions-{self.port}.sqlite"),
+            "TOXIC_FLAG_DIR": str(workdir / "flagged"),
+            "GRADIO_EXAMPLES_CACHE": str(workdir / f"examples-{self.port}"),  # cold: caching counts in ready
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            **env,
+        }
+        self.log = open(workdir / f"server-{self.port}.log", "w")  # noqa: SIM115 (closed in stop)
+        start = time.perf_counter()
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        with httpx.Client(timeout=2) as http:
+            while True:
+                if self.proc.poll() is not None:
+                    raise SystemExit(f"the server exited with {self.proc.returncode}: see {self.log.name}")
+                if time.perf_counter() - start > timeout:
+                    self.stop()
+                    raise SystemExit(f"the server was not ready after {timeout:.0f} s: see {self.log.name}")
+                try:
+                    if http.get(self.url + "/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.02)
+            self.ready_s = time.perf_counter() - start
+            http.post(self.url + "/api/v1/classify", json={"text": "warm up"}, timeout=30).raise_for_status()
+            self.first_prediction_s = time.perf_counter() - start
+
+    def memory_mb(self) -> tuple[float, float]:
+        """(current RSS, peak RSS) of the server process, in MB."""
+        fields = dict(
+            line.split(":", 1) for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines()
+        )
+        return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+# --- the clients --------------------------------------------------------------------------------------------------
+
+
+def pct(samples: list[float], q: float) -> float:
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1000
+
+
+def one_client_latency(url: str, texts: list[str], calls: int) -> dict[str, list[float]]:
+    """One client, calls interleaved so that drift in the machine's load hits every endpoint alike."""
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    times: dict[str, list[float]] = {"rest": [], "classify": [], "noop": []}
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for i in range(calls + 10):
+            text = texts[i % len(texts)]
+            for name in times:
+                start = time.perf_counter()
+                if name == "rest":
+                    http.post("/api/v1/classify", json={"text": text}).raise_for_status()
+                else:
+                    client.predict(text, api_name=f"/{name}")
+                if i >= 10:  # the first calls warm up connections
+                    times[name].append(time.perf_counter() - start)
+    return times
+
+
+def _load_worker(
+    url: str, kind: str, threads: int, seconds: float, texts: list[str], start_at: float
+) -> dict:
+    """kind: "rest", or a gradio endpoint name ("/classify", "/noop")."""
+    """One process of the load: `threads` clients calling back to back until the deadline."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def run(offset: int) -> None:
+        if kind != "rest":
+            from gradio_client import Client
+
+            client = Client(url, verbose=False)
+            call = lambda text: client.predict(text, api_name=kind)  # noqa: E731
+        else:
+            http = httpx.Client(base_url=url, timeout=60)
+            call = lambda text: http.post("/api/v1/classify", json={"text": text}).raise_for_status()  # noqa: E731
+        while time.time() < start_at:
+            time.sleep(0.005)
+        deadline = start_at + seconds
+        i = offset
+        while time.time() < deadline:
+            text = texts[i % len(texts)]
+            i += 97
+            t0 = time.perf_counter()
+            try:
+                call(text)
+                with lock:
+                    latencies.append(time.perf_counter() - t0)
+            except Exception as e:  # noqa: BLE001 (every failure is counted and reported)
+                with lock:
+                    errors.append(f"{type(e).__name__}: {e}"[:200])
+
+    pool = [threading.Thread(target=run, args=(k * 13,)) for k in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(seconds + 120)
+    return {"latencies": latencies, "errors": errors}
+
+
+def load(url: str, kind: str, clients: int, seconds: float, texts: list[str], procs: int = 4) -> dict:
+    procs = min(procs, clients)
+    per = [clients // procs + (1 if k < clients % procs else 0) for k in range(procs)]
+    start_at = time.time() + 5 + clients * 0.1  # every client connected before the clock starts
+    with ProcessPoolExecutor(procs) as pool:
+        parts = list(pool.map(_load_worker, [url] * procs, [kind] * procs, per, [seconds] * procs,
+                              [texts] * procs, [start_at] * procs))  # fmt: skip
+    latencies = [x for p in parts for x in p["latencies"]]
+    errors = [x for p in parts for x in p["errors"]]
+    return {
+        "clients": clients,
+        "seconds": seconds,
+        "calls": len(latencies),
+        "errors": len(errors),
+        "error_examples": sorted(set(errors))[:3],
+        "per_s": len(latencies) / seconds,
+        "p50_ms": pct(latencies, 50),
+        "p95_ms": pct(latencies, 95),
+        "p99_ms": pct(latencies, 99),
+    }
+
+
+# --- batch CSV ----------------------------------------------------------------------------------------------------
+
+
+def csv_file(rows: int, texts: list[str], workdir: Path) -> Path:
+    import pandas as pd
+
+    path = workdir / f"comments-{rows}.csv"
+    frame = pd.DataFrame({"id": range(rows), "comment": [texts[i % len(texts)] for i in range(rows)]})
+    frame.to_csv(path, index=False)
+    return path
+
+
+def csv_cli(path: Path, workdir: Path, threads: int) -> float:
+    exe = Path(PY).parent / "toxic"
+    start = time.perf_counter()
+    subprocess.run(
+        [str(exe), "score", str(path), "-o", str(workdir / "cli.scored.csv"), "--column", "comment"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "TOXIC_THREADS": str(threads)},
+    )
+    return time.perf_counter() - start
+
+
+def csv_app(url: str, path: Path) -> tuple[float, int]:
+    import pandas as pd
+    from gradio_client import Client, handle_file
+
+    client = Client(url, verbose=False)
+    start = time.perf_counter()
+    out, *_ = client.predict(handle_file(str(path)), "comment", api_name="/score_csv")
+    elapsed = time.perf_counter() - start
+    return elapsed, len(pd.read_csv(out, usecols=["toxic"]))
+
+
+# --- the run ------------------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients in each load phase")
+    parser.add_argument("--seconds", type=float, default=60, help="length of each load phase")
+    parser.add_argument("--calls", type=int, default=200, help="calls per endpoint in the latency phase")
+    parser.add_argument("--csv-rows", type=int, default=100_000, help="rows of the batch CSV (0 skips it)")
+    parser.add_argument("--procs", type=int, default=4, help="load-generator processes")
+    parser.add_argument("--threads", type=int, default=0, help="TOXIC_THREADS for the app and CLI (0 = all)")
+    parser.add_argument("--quick", action="store_true", help="8 clients x 10 s, 50 calls, 5,000 rows")
+    parser.add_argument("--json", default=None, help="also write the figures here")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        return serve()
+    if args.quick:
+        args.clients, args.seconds, args.calls, args.csv_rows = 8, 10, 50, 5000
+
+    sys.path.insert(0, str(REPO))
+    from toxic.data import benchmark_val
+
+    texts = [t for label in ("toxic", "hate") for t in benchmark_val(label)["text"]]
+    env = {"TOXIC_THREADS": str(args.threads)} if args.threads else {}
+    serve_cmd = [PY, str(Path(__file__).resolve()), "--serve"]
+    figures: dict = {"cpus": os.cpu_count(), "clients": args.clients, "seconds": args.seconds}
+    t_all = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="toxic-loadtest-") as tmp:
+        work = Path(tmp)
+
+        print("1/5 start-up: python app.py", flush=True)
+        app_server = Server([PY, "app.py"], env, work)
+        figures["ready_s"] = app_server.ready_s
+        figures["first_prediction_s"] = app_server.first_prediction_s
+        figures["ready_rss_mb"] = app_server.memory_mb()[0]
+        app_server.stop()
+
+        server = Server(serve_cmd, {**env, "TOXIC_BATCHING": "1"}, work)
+        try:
+            print(f"2/5 latency: one client, {args.calls} calls per endpoint, interleaved", flush=True)
+            times = one_client_latency(server.url, texts, args.calls)
+            figures["latency"] = {
+                name: {"p50_ms": pct(t, 50), "p95_ms": pct(t, 95), "p99_ms": pct(t, 99), "mean_ms":
+                       statistics.fmean(t) * 1000} for name, t in times.items()
+            }  # fmt: skip
+
+            print(f"3/5 load: {args.clients} clients x {args.seconds:.0f} s, four times", flush=True)
+            figures["load_gradio_batching"] = load(
+                server.url, "/classify", args.clients, args.seconds, texts, args.procs
+            )
+            figures["load_gradio_noop"] = load(
+                server.url, "/noop", args.clients, args.seconds, texts, args.procs
+            )
+            figures["load_rest"] = load(server.url, "rest", args.clients, args.seconds, texts, args.procs)
+            print("4/5 memory", flush=True)
+            figures["rss_mb"], figures["peak_rss_mb"] = server.memory_mb()
+
+            if args.csv_rows:
+                print(f"5/5 batch CSV: {args.csv_rows:,} rows, toxic score vs the app", flush=True)
+                path = csv_file(args.csv_rows, texts, work)
+                cli_s = csv_cli(path, work, args.threads)
+                app_s, app_rows = csv_app(server.url, path)
+                if app_rows != args.csv_rows:
+                    raise SystemExit(f"the app scored {app_rows} of {args.csv_rows} rows")
+                figures["csv"] = {
+                    "rows": args.csv_rows,
+                    "cli_rows_per_s": args.csv_rows / cli_s,
+                    "app_rows_per_s": args.csv_rows / app_s,
+                }
+                figures["peak_rss_mb"] = server.memory_mb()[1]
+        finally:
+            server.stop()
+
+        plain = Server(serve_cmd, {**env, "TOXIC_BATCHING": "0"}, work)
+        try:
+            print("   load without batching (TOXIC_BATCHING=0)", flush=True)
+            figures["load_gradio_no_batching"] = load(
+                plain.url, "/classify", args.clients, args.seconds, texts, args.procs
+            )
+        finally:
+            plain.stop()
+    figures["wall_s"] = time.perf_counter() - t_all
+    report(figures)
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2))
+
+
+def report(f: dict) -> None:
+    lat = f["latency"]
+    batching, plain, rest = f["load_gradio_batching"], f["load_gradio_no_batching"], f["load_rest"]
+    noop = f["load_gradio_noop"]
+    floor = lat["classify"]["p50_ms"] / lat["noop"]["p50_ms"]
+    speedup = batching["per_s"] / plain["per_s"] if plain["per_s"] else float("inf")
+    print(f"\ntoxic load test: {f['cpus']} CPUs, loopback, {f['wall_s']:.0f} s in all\n")
+    print("| phase | calls/s | p50 ms | p95 ms | p99 ms | errors |")
+    print("|---|---|---|---|---|---|")
+    for name, key in [("REST /api/v1/classify, 1 client", "rest"), ("Client.predict /classify, 1 client",
+                      "classify"), ("Client.predict /noop, 1 client", "noop")]:  # fmt: skip
+        x = lat[key]
+        print(f"| {name} | {1000 / x['mean_ms']:.0f} | {x['p50_ms']:.1f} | {x['p95_ms']:.1f} | "
+              f"{x['p99_ms']:.1f} | 0 |")  # fmt: skip
+    for name, x in [(f"{f['clients']} clients, /classify, batching", batching),
+                    (f"{f['clients']} clients, /classify, no batching", plain),
+                    (f"{f['clients']} clients, /noop (Gradio's ceiling here)", noop),
+                    (f"{f['clients']} clients, REST", rest)]:  # fmt: skip
+        print(f"| {name} ({x['seconds']:.0f} s) | {x['per_s']:.1f} | {x['p50_ms']:.0f} | {x['p95_ms']:.0f} | "
+              f"{x['p99_ms']:.0f} | {x['errors']} |")  # fmt: skip
+    errors = batching["errors"] + plain["errors"] + rest["errors"]
+    checks = [
+        ("REST p50, one text", f"{lat['rest']['p50_ms']:.1f} ms", "<= 10 ms", lat["rest"]["p50_ms"] <= 10),
+        ("/classify p50 / /noop p50", f"{floor:.2f}x", "<= 1.2x", floor <= 1.2),
+        (f"errors under {f['clients']} clients", str(errors), "0", errors == 0),
+        ("batching / no batching, calls/s", f"{speedup:.2f}x", ">= 2x", speedup >= 2),
+        ("ready (process start to /healthz 200)", f"{f['ready_s']:.2f} s", "<= 6 s", f["ready_s"] <= 6),
+        ("peak RSS of the app", f"{f['peak_rss_mb']:.0f} MB", "<= 300 MB", f["peak_rss_mb"] <= 300),
+    ]
+    if "csv" in f:
+        c = f["csv"]
+        share = c["app_rows_per_s"] / c["cli_rows_per_s"]
+        checks.append((f"batch CSV, {c['rows']:,} rows: app vs toxic score", f"{c['app_rows_per_s']:.0f} vs "
+                       f"{c['cli_rows_per_s']:.0f} rows/s = {share:.0%}", ">= 80%", share >= 0.8))  # fmt: skip
+    print("\n| target | measured | goal | met |\n|---|---|---|---|")
+    for name, measured, goal, ok in checks:
+        print(f"| {name} | {measured} | {goal} | {'yes' if ok else 'NO'} |")
+    print(
+        f"\nfirst prediction {f['first_prediction_s']:.2f} s after start; RSS at ready {f['ready_rss_mb']:.0f} MB"
+    )
+    for x in (batching, plain, rest, noop):
+        for e in x["error_examples"]:
+            print("error:", e)
+
+
+if __name__ == "__main__":
+    main()

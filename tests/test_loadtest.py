@@ -1,0 +1,27 @@
+"""scripts/loadtest.py end to end at a tiny size: it starts the real app (and its no-batching twin), drives it
+with real clients and prints every figure and target. The figures themselves are for idle machines, not tests."""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_loadtest_runs_and_reports_every_target(tmp_path):
+    out = tmp_path / "figures.json"
+    args = ["--clients", "3", "--seconds", "2", "--calls", "5", "--csv-rows", "300", "--procs", "2"]
+    proc = subprocess.run(
+        [sys.executable, "scripts/loadtest.py", *args, "--json", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    figures = json.loads(out.read_text())
+    for phase in ("load_gradio_batching", "load_gradio_no_batching", "load_gradio_noop", "load_rest"):
+        assert figures[phase]["calls"] > 0 and figures[phase]["errors"] == 0, figures[phase]
+    assert figures["csv"]["rows"] == 300 and figures["ready_s"] > 0
+    for target in ("REST p50", "/noop p50", "batching / no batching", "ready", "peak RSS", "batch CSV"):
+        assert target in proc.stdout, proc.stdout
