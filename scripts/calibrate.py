@@ -7,7 +7,8 @@ Per label, on its benchmark val split (TweetEval offensive for toxic, TweetEval 
 raw logits (any calibration already in toxic.json is ignored) -> ``(scale, bias)`` minimising log loss -> the
 decision threshold re-tuned for macro-F1 on the calibrated probabilities. ``toxic.json`` gets
 ``"calibration": {label: {"scale", "bias", "method", "n", "ece_before", "ece_after", "ece_held_out", ...}}``
-and the new thresholds. ``ece_after`` is in-sample (fitted and measured on the same val); ``ece_held_out`` fits on
+and the new thresholds. A label keeps its fit only when it lowers the held-out ECE (below); otherwise its
+probabilities stay as the model gives them (scale 1, bias 0). ``ece_after`` is in-sample (fitted and measured on the same val); ``ece_held_out`` fits on
 one half and measures on the other, both ways, over 10 random halvings (before and after): the honest figure.
 Never fitted on bias madlibs or Ruddit.
 """
@@ -45,6 +46,10 @@ def calibrate(model_dir: Path, method: str = "platt") -> dict:
     fitted, thresholds = {}, {}
     for label, (z, y) in raw_logits(model_dir).items():
         a, b = calibration.fit(z, y, method)
+        held_out = dict(zip(("before", "after"), calibration.held_out_ece(z, y, method), strict=True))
+        kept = held_out["after"] < held_out["before"]
+        if not kept:  # the fit does not carry to unseen texts: keep the model's own probabilities
+            a, b = 1.0, 0.0
         before, after = calibration.sigmoid(z), calibration.apply(z, a, b)
         threshold = best_threshold(y, after)
         m_before, m_after = (
@@ -54,14 +59,12 @@ def calibrate(model_dir: Path, method: str = "platt") -> dict:
         fitted[label] = {
             "scale": a,
             "bias": b,
-            "method": method,
+            "method": method if kept else f"none ({method} did not lower the held-out ECE)",
             "fitted_on": f"{label} benchmark val (n={len(y)})",
             "n": int(len(y)),
             "ece_before": m_before["ece"],
             "ece_after": m_after["ece"],
-            "ece_held_out": dict(
-                zip(("before", "after"), calibration.held_out_ece(z, y, method), strict=True)
-            ),
+            "ece_held_out": held_out,
             "brier_before": m_before["brier"],
             "brier_after": m_after["brier"],
             "macro_f1_before": m_before["macro_f1"],
@@ -85,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for label, c in result["calibration"].items():
         print(
-            f"{label}: scale {c['scale']:.4f} bias {c['bias']:+.4f} | ECE {c['ece_before']:.4f} -> {c['ece_after']:.4f} "
+            f"{label}: {c['method']}, scale {c['scale']:.4f} bias {c['bias']:+.4f} | ECE {c['ece_before']:.4f} -> {c['ece_after']:.4f} "
             f"(held-out halves {c['ece_held_out']['before']:.4f} -> {c['ece_held_out']['after']:.4f}) | Brier {c['brier_before']:.4f} -> {c['brier_after']:.4f} | "
             f"macro-F1 {c['macro_f1_before']:.4f} -> {c['macro_f1_after']:.4f} at threshold {result['thresholds'][label]:.2f}"
         )

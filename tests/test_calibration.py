@@ -1,5 +1,5 @@
 """Calibration: the fit recovers known parameters, the Classifier applies a fitted one (and nothing without it),
-Platt scaling lowers ECE on held-out val for the shipped model, and scripts/calibrate.py writes toxic.json."""
+the shipped model keeps a Platt fit only where it lowers held-out ECE, and scripts/calibrate.py writes toxic.json."""
 
 import dataclasses
 import json
@@ -80,8 +80,9 @@ def val_logits(raw):
 
 
 @pytest.mark.parametrize("label", LABELS)
-def test_platt_scaling_lowers_held_out_ece_of_the_shipped_model(val_logits, label):
+def test_the_shipped_calibration_follows_the_held_out_rule(val_logits, label):
     """Fit on one half of val, measure on the other (both ways, 10 random halvings): fair to the uncalibrated.
+    A label ships a Platt fit only if that lowers the held-out ECE; otherwise it ships no calibration.
     Raw logits: any calibration already shipped in toxic.json is ignored."""
     z, y = val_logits[label]
     rng = np.random.default_rng(0)
@@ -92,8 +93,12 @@ def test_platt_scaling_lowers_held_out_ece_of_the_shipped_model(val_logits, labe
             a, b = calibration.fit(z[fit_on], y[fit_on], "platt")
             before.append(expected_calibration_error(y[~fit_on], calibration.sigmoid(z[~fit_on])))
             after.append(expected_calibration_error(y[~fit_on], calibration.apply(z[~fit_on], a, b)))
-    assert np.mean(after) < np.mean(before), (np.mean(before), np.mean(after))
     assert calibration.held_out_ece(z, y) == pytest.approx((np.mean(before), np.mean(after)))
+    shipped = json.loads((DEFAULT_MODEL / "toxic.json").read_text()).get("calibration", {}).get(label, {})
+    if np.mean(after) < np.mean(before):
+        assert shipped.get("method") == "platt", shipped
+    else:
+        assert shipped.get("scale", 1.0) == 1.0 and shipped.get("bias", 0.0) == 0.0, shipped
 
 
 @pytest.mark.slow
@@ -109,8 +114,14 @@ def test_calibrate_script_writes_toxic_json(tmp_path):
     assert meta["thresholds_uncalibrated"] == before.get("thresholds_uncalibrated", before["thresholds"])
     for label in LABELS:
         c = meta["calibration"][label]
-        assert c["scale"] > 0 and c["method"] == "platt" and c["n"] > 900
-        assert c["ece_after"] < c["ece_before"]  # in-sample: the fit minimises log loss on these very texts
-        assert 0.05 <= meta["thresholds"][label] <= 0.95
-        assert f"{label}: scale" in run.stdout
+        assert c["n"] > 900 and 0.05 <= meta["thresholds"][label] <= 0.95
+        if c["ece_held_out"]["after"] < c["ece_held_out"]["before"]:  # the fit carries to unseen texts: kept
+            assert c["method"] == "platt" and c["scale"] > 0
+            assert (
+                c["ece_after"] < c["ece_before"]
+            )  # in-sample: the fit minimises log loss on these very texts
+        else:  # it does not: the model's own probabilities stay
+            assert c["method"].startswith("none") and (c["scale"], c["bias"]) == (1.0, 0.0)
+            assert c["ece_after"] == c["ece_before"]
+        assert f"{label}: {c['method']}, scale" in run.stdout
     assert Classifier.load(model).info.calibration.keys() == set(LABELS)
