@@ -119,3 +119,19 @@ def test_missing_hub_repo_offline_is_a_clear_error(tmp_path, monkeypatch):
     code = "import toxic\ntry:\n    toxic.Classifier.load('nobody/nothing')\nexcept toxic.ModelError as e:\n    print(e)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "not in the local Hugging Face cache" in out.stdout, out.stdout + out.stderr
+
+
+def test_big_calls_are_scored_a_slice_at_a_time(clf, monkeypatch):
+    """Memory stays bounded for any call size: texts are tokenized and scored in slices, results in order."""
+    import toxic.classifier
+
+    texts = ["you stupid idiot", "have a lovely day"] * 5 + [""] * 8 + ["thanks, you idiot"] * 3
+    whole_probs, whole_emb = clf.predict_proba(texts), clf.embed(texts)
+    monkeypatch.setattr(toxic.classifier, "SLICE_TEXTS", 7)  # slice 3 is all empty texts
+    probs, emb = clf.predict_proba(texts), clf.embed(texts)
+    assert probs.shape == whole_probs.shape and emb.shape == whole_emb.shape
+    np.testing.assert_allclose(
+        probs, whole_probs, atol=0.05
+    )  # int8 scales follow the batch: close, not equal
+    assert (probs[10:18] == 0).all() and (emb[10:18] == 0).all()
+    assert (clf.decide(probs)[:, 0] == [True, False] * 5 + [False] * 8 + [True] * 3).all()

@@ -96,6 +96,9 @@ def read_info(path: Path) -> ModelInfo:
     )
 
 
+SLICE_TEXTS = 4096  # most texts tokenized at once: 20,000 tokenizer encodings alone hold ~150 MB
+
+
 class Classifier:
     """Scores comments with an int8 ONNX model. Thread-safe: onnxruntime sessions may be shared by threads."""
 
@@ -162,6 +165,15 @@ class Classifier:
         if isinstance(texts, str):
             raise InputError("predict_proba takes a list of texts; use predict() for a single string")
         n = len(texts)
+        if n > SLICE_TEXTS:  # tokenized and scored a slice at a time: memory stays bounded for any call size
+            parts = [self.run(texts[i : i + SLICE_TEXTS], embeddings) for i in range(0, n, SLICE_TEXTS)]
+            hiddens = [h for _, h in parts if h is not None and h.size]
+            if not embeddings or not hiddens:
+                return np.concatenate([p for p, _ in parts]), None
+            dim = hiddens[0].shape[1]
+            return np.concatenate([p for p, _ in parts]), np.concatenate(
+                [h if h is not None and h.size else np.zeros((len(p), dim), np.float32) for p, h in parts]
+            )
         probs = np.zeros((n, len(self.labels)), dtype=np.float32)
         hidden = None
         if n == 0:
