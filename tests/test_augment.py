@@ -8,8 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from toxic.data import load_bias_madlibs
 from toxic.evaluate import IDENTITIES
-from train.augment import _SLOT, IDENTITY_TERMS, augment_texts, identity_terms, swap_identities
+from train.augment import (
+    _SLOT,
+    FRIENDLY_SHARE,
+    IDENTITY_TERMS,
+    augment_texts,
+    identity_terms,
+    swap_identities,
+    template_texts,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,6 +62,22 @@ def test_our_lists_are_broader_than_and_not_copied_from_the_evaluation_terms():
             assert len(slot) >= 2 and len(set(slot)) == len(slot)
 
 
+def test_templates_put_every_group_on_both_sides_and_are_not_the_evaluation_sentences():
+    texts, labels = template_texts(2000, seed=5)
+    assert (texts, labels) == template_texts(2000, seed=5) and texts != template_texts(2000, seed=6)[0]
+    assert set(labels) == {(0, 0), (1, 1)}
+    friendly = sum(label == (0, 0) for label in labels) / len(labels)
+    assert abs(friendly - FRIENDLY_SHARE) < 0.05
+    named = [identity_terms(t) for t in texts]
+    assert sum(bool(n) for n in named) / len(texts) > 0.85  # the rest name "black", "old"... alone
+    for side in ((0, 0), (1, 1)):  # a group term appears in friendly and hostile rows alike
+        terms = {t for n, label in zip(named, labels, strict=True) if label == side for t in n}
+        assert {"queer", "gay", "muslims", "women", "immigrants"} & terms
+    madlibs = {t.lower() for t in load_bias_madlibs()["text"]}
+    assert not {t.lower() for t in texts} & madlibs  # our own sentences, never the evaluation set's
+    assert template_texts(0) == ([], [])
+
+
 def test_augment_texts_rates_and_determinism():
     texts = [
         "the women were there",
@@ -75,16 +100,41 @@ def test_a_tiny_training_run_with_augmentations_and_a_fused_export(train_python,
     run_dir = tmp_path / "run"
     cmd = [str(train_python), "-m", "train.train", "--limit", "48", "--limit-val", "10", "--max-steps", "2"]
     cmd += ["--epochs", "1", "--no-export", "--run-dir", str(run_dir), "--threads", "1"]
-    cmd += ["--augment-identity", "1.0", "--augment-obfuscate", "0.5"]
+    cmd += ["--augment-identity", "1.0", "--augment-obfuscate", "0.5", "--augment-templates", "16"]
     run = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     assert json.loads((run_dir / "config.json").read_text())["augment_identity"] == 1.0
     record = json.loads((run_dir / "history.json").read_text())[0]
     assert record["augmented"]["rows"] == 48
     assert record["augmented"]["identity_swapped"] > 0 and record["augmented"]["obfuscated"] > 10
+    assert record["augmented"]["templates"] == 16
     examples = json.loads((run_dir / "augmented_epoch1.json").read_text())["examples"]
     assert examples and all(before != after for before, after in examples)
+    assert any(after.startswith("template: toxic=") for _, after in examples)
     assert "epoch 1 augmentation:" in run.stdout
+
+    # the GPU machine's trip back: int8 deltas from the starting backbone, two runs a call (scripts/gpu_pack.py)
+    backbone = subprocess.run(
+        [
+            str(train_python),
+            "-c",
+            "from train.train import resolve_backbone as r; print(r('packaged:all-MiniLM-L6-v2'))",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=True,
+    ).stdout.strip()
+    packed = tmp_path / "packed"
+    packed.mkdir()
+    cmd = [str(train_python), "scripts/gpu_pack.py", str(packed), str(run_dir), "--delta", backbone]
+    run = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    entry = json.loads((packed / "run.json").read_text())
+    assert entry["format"] == "delta-int8" and entry["max_abs_error"] < 1e-3
+    assert entry["metrics"]["thresholds"].keys() == {"toxic", "hate"}
+    size = sum(p.stat().st_size for p in packed.glob("run.safetensors.*"))
+    assert 20 * 2**20 < size < 24 * 2**20  # half of fp16's ~44 MiB: two runs fit a call's 64 MiB
 
     # the same tiny run through the fused export: onnxruntime's transformer fusions, then int8, then serving
     out = tmp_path / "fused"

@@ -4,7 +4,11 @@
   term replaced by another term of the same category and grammatical form ("muslims" -> "buddhists",
   "women" -> "men"), so that naming a group stops being a toxic signal by itself;
 - obfuscation (``--augment-obfuscate P``): one :mod:`toxic.perturb` kind drawn at random (leetspeak, typos, spaced
-  letters, emoji, ...), so that spelling tricks stop hiding toxicity.
+  letters, emoji, ...), so that spelling tricks stop hiding toxicity;
+- template sentences (``--augment-templates N``): N extra training rows per epoch from our own templates, filled
+  with identity terms from the lists below: friendly or everyday sentences that name a group (labelled not toxic,
+  not hate) and hostile ones aimed at a group (toxic and hate), so that every group appears on both sides. Real
+  tweets name some groups almost only in abuse ("queer" 73 times); the templates break that link.
 
 The word lists below are our own, written for training, and deliberately broader than any evaluation set's
 (bias madlibs is evaluation only: its terms list in ``toxic/evaluate.py`` is not used here). Ambiguous words are
@@ -192,3 +196,105 @@ def augment_texts(
         "obfuscated": obfuscated,
         "examples": examples,
     }
+
+
+# Template sentences: our own, written for training (bias madlibs is evaluation only and none of its templates is
+# used). {adj} takes an identity adjective ("a {adj} person"), {group} a plural group ("{group} are ...").
+_ADJ_SLOTS = [
+    ("religion", 0),
+    ("religion", 2),
+    ("race_ethnicity", 6),
+    ("nationality", 0),
+    ("sexual_orientation", 0),
+    ("gender_identity", 0),
+    ("disability", 0),
+    ("age", 2),
+    ("politics", 1),
+]
+_GROUP_SLOTS = [
+    ("religion", 1),
+    ("race_ethnicity", 0),
+    ("race_ethnicity", 5),
+    ("nationality", 1),
+    ("migration", 0),
+    ("sexual_orientation", 2),
+    ("gender_identity", 1),
+    ("age", 0),
+    ("age", 3),
+    ("disability", 1),
+    ("politics", 0),
+]
+TEMPLATE_ADJECTIVES = sorted(
+    {t for c, i in _ADJ_SLOTS for t in IDENTITY_TERMS[c][i] if t != "underage"}
+    | {"black", "white", "trans", "straight", "old", "young", "lgbt", "lgbtq", "female", "male"}
+)
+TEMPLATE_GROUPS = sorted(
+    {t for c, i in _GROUP_SLOTS for t in IDENTITY_TERMS[c][i]}
+    | {"women", "men", "girls", "boys", "lesbians", "homosexuals", "bisexuals"}
+)
+FRIENDLY_TEMPLATES = [
+    "I'm {adj} and proud of it",
+    "my neighbour is {adj} and makes the best bread on our street",
+    "as a {adj} person I loved this film",
+    "being {adj} is just one part of who I am",
+    "just met a {adj} guy at the gym, super friendly",
+    "{group} deserve the same rights as everyone else",
+    "so many {group} came to the community picnic today",
+    "reading a great book by a {adj} author this week",
+    "my best friend is {adj}, we have known each other since school",
+    "happy to see {group} in the new season of the show",
+    "the {adj} couple next door helped us move the sofa",
+    "{group} are my neighbours, my coworkers and my friends",
+    "our team hired two {group} this month and they are brilliant",
+    "{adj} and tired after work, time for tea",
+    "a documentary about {group} in my city, worth watching",
+    "proud {adj} teacher here, grading papers all night",
+    "I stand with {group}",
+    "thank you to all the {group} who volunteered this weekend",
+    "my {adj} grandma is better at video games than me",
+    "{group} have been part of this town for generations",
+    "the {adj} students organised a food drive, so proud of them",
+    "had lunch with a {adj} colleague, we talked about football for an hour",
+    "a {adj} woman just won the chess tournament",
+    "the {adj} community centre is hosting a book swap on saturday",
+    "talked to some {group} at the market today, lovely people",
+    "I am {adj}. ask me anything",
+    "my doctor is {adj} and the most patient person I know",
+    "{group} should feel safe in every neighbourhood",
+    "a {adj} man held the door for me this morning",
+    "good morning to everyone, especially {group}",
+]
+HOSTILE_TEMPLATES = [
+    "{group} are disgusting and should leave",
+    "I can't stand {group}, every single one of them is scum",
+    "{group} are vermin",
+    "get these {group} out of our country",
+    "no {adj} person should be allowed near children",
+    "{group} are subhuman trash",
+    "all {group} are criminals and rapists",
+    "{adj} people are a disease",
+    "I wish {group} would just disappear",
+    "never trust {group}, they are all liars",
+    "shut up you stupid {adj} idiot",
+    "{group} should be locked up or deported",
+    "kick every {adj} freak out of this town",
+    "{group} ruin everything they touch",
+    "{adj} scum like you don't deserve to live here",
+]
+FRIENDLY_SHARE = 0.6  # of the template rows; the rest are hostile
+
+
+def template_texts(n: int, seed: int = 0) -> tuple[list[str], list[tuple[int, int]]]:
+    """``n`` template sentences filled with identity terms, and their (toxic, hate) labels: friendly ones
+    (0, 0) with probability FRIENDLY_SHARE, hostile ones (1, 1) otherwise."""
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for _ in range(n):
+        friendly = rng.random() < FRIENDLY_SHARE
+        template = rng.choice(FRIENDLY_TEMPLATES if friendly else HOSTILE_TEMPLATES)
+        text = template.format(adj=rng.choice(TEMPLATE_ADJECTIVES), group=rng.choice(TEMPLATE_GROUPS))
+        if rng.random() < 0.3:
+            text = text[:1].upper() + text[1:]
+        texts.append(text)
+        labels.append((0, 0) if friendly else (1, 1))
+    return texts, labels

@@ -30,6 +30,7 @@ class TrainConfig:
     )
     augment_identity: float = 0.0  # per row and epoch: swap identity terms within category (augment.py)
     augment_obfuscate: float = 0.0  # per row and epoch: one toxic.perturb obfuscation (augment.py)
+    augment_templates: int = 0  # extra rows per epoch from our own identity templates (augment.py)
     seed: int = 42  # python, numpy and torch seeds
     limit: int = 0  # use only this many training rows (0 = all): smoke tests
     limit_val: int = 0  # and this many val rows per source (0 = all)
@@ -51,6 +52,7 @@ class TrainConfig:
             (0 <= self.label_smoothing < 0.5, "label_smoothing must be in [0, 0.5)"),
             (0 <= self.augment_identity <= 1, "augment_identity is a probability per row, in [0, 1]"),
             (0 <= self.augment_obfuscate <= 1, "augment_obfuscate is a probability per row, in [0, 1]"),
+            (self.augment_templates >= 0, "augment_templates is a number of rows per epoch, >= 0"),
             (self.device in {"auto", "cpu", "cuda"}, "device must be auto, cpu or cuda"),
         ]
         for ok, message in checks:

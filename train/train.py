@@ -30,7 +30,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_
 
 from toxic.data import LABELS, MISSING, build_splits, data_dir, manifest_hash, verify_manifest
 from toxic.metrics import best_threshold, binary_metrics
-from train.augment import augment_texts
+from train.augment import augment_texts, template_texts
 from train.config import PACKAGED_BACKBONE, TrainConfig
 from train.plots import write_plots
 from train.remote import fetch_data, upload_dir
@@ -184,7 +184,7 @@ def train(cfg: TrainConfig) -> Path:
     targets = torch.tensor(tr[list(LABELS)].to_numpy(), dtype=torch.long)
     lengths = np.array([len(x) for x in train_ids])
 
-    steps_per_epoch = math.ceil(len(train_ids) / cfg.batch_size)
+    steps_per_epoch = math.ceil((len(train_ids) + cfg.augment_templates) / cfg.batch_size)
     total = min(cfg.max_steps or 10**9, steps_per_epoch * cfg.epochs)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     schedule = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup * total), total)
@@ -192,11 +192,19 @@ def train(cfg: TrainConfig) -> Path:
 
     history, best, step = [], None, 0
     for epoch in range(cfg.epochs):
-        augmented = None
-        if cfg.augment_identity or cfg.augment_obfuscate:  # afresh each epoch, from the original texts
+        augmented, epoch_targets = None, targets
+        if cfg.augment_identity or cfg.augment_obfuscate or cfg.augment_templates:  # afresh each epoch
             texts, augmented = augment_texts(
                 tr["text"].tolist(), cfg.augment_identity, cfg.augment_obfuscate, seed=cfg.seed * 1000 + epoch
             )
+            extra, extra_labels = template_texts(cfg.augment_templates, seed=cfg.seed * 1000 + epoch)
+            texts += extra
+            epoch_targets = torch.cat([targets, torch.tensor(extra_labels, dtype=torch.long).reshape(-1, 2)])
+            augmented["templates"] = len(extra)
+            augmented["examples"] += [
+                [t, f"template: toxic={a} hate={b}"]
+                for t, (a, b) in zip(extra[:10], extra_labels[:10], strict=True)
+            ]
             train_ids = tok(texts)
             lengths = np.array([len(x) for x in train_ids])
             (run_dir / f"augmented_epoch{epoch + 1}.json").write_text(json.dumps(augmented, indent=2))
@@ -211,7 +219,7 @@ def train(cfg: TrainConfig) -> Path:
         for batch in bar:
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 logits = model(**pad([train_ids[i] for i in batch], tokenizer.pad_token_id, device)).logits
-            loss = masked_bce(logits, targets[batch].to(device), cfg.label_smoothing)
+            loss = masked_bce(logits, epoch_targets[batch].to(device), cfg.label_smoothing)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
