@@ -10,7 +10,8 @@ decision threshold re-tuned for macro-F1 on the calibrated probabilities. ``toxi
 and the new thresholds. A label keeps its fit only when it lowers the held-out ECE (below); otherwise its
 probabilities stay as the model gives them (scale 1, bias 0). ``ece_after`` is in-sample (fitted and measured on the same val); ``ece_held_out`` fits on
 one half and measures on the other, both ways, over 10 random halvings (before and after): the honest figure.
-Never fitted on bias madlibs or Ruddit.
+Never fitted on bias madlibs or Ruddit. A drift reference profile (``reference.parquet``) in the folder is rewritten,
+since its scores and decisions change with the calibration.
 """
 
 from __future__ import annotations
@@ -99,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         meta.update(result)
         path.write_text(json.dumps(meta, indent=2))
         print(f"wrote calibration and thresholds to {path}")
+        if (model_dir / "reference.parquet").exists():  # its scores and decisions are the model's: redo them
+            from toxic.profile import write_profile
+
+            print(f"rewrote {write_profile(model_dir)} with the calibrated scores and thresholds")
     return 0
 
 

@@ -3,8 +3,9 @@
 For each run directory given: val macro-F1 from its metrics.json, then the evaluation suite's bias madlibs and
 obfuscation sections (:mod:`toxic.suite`) on the PyTorch checkpoint itself. The int8 export moves these figures a
 little; the full suite on the exported models (scripts/evaluate.py) is what decides a release. Writes JSON and
-prints one line per run; ``--pick N`` prints the N run names to bring back: the best final bias score among runs
-within 0.01 val F1 of the best, then the best val F1, then by bias score.
+prints one line per run; ``--pick N`` prints the N run names to bring back: the best val scores (mean macro-F1 of
+the two labels). An earlier version preferred the best bias score among runs near the best val score: that is
+selecting on an evaluation set, so it went.
 
     python3 scripts/gpu_screen.py runs/gpu-* --json "$OUT/screen.json" --pick 2
 """
@@ -98,14 +99,9 @@ def screen(runs: list[Path], quick: bool = False) -> dict[str, dict]:
 
 
 def pick(results: dict[str, dict], n: int) -> list[str]:
-    if not results:
-        return []
-    top = max(r["val_score"] for r in results.values())
-    near = [k for k, r in results.items() if r["val_score"] >= top - 0.01]
-    order = [max(near, key=lambda k: results[k]["bias_final"])]
-    order += [max(results, key=lambda k: results[k]["val_score"])]
-    order += sorted(results, key=lambda k: -results[k]["bias_final"])
-    return list(dict.fromkeys(order))[:n]
+    """The n runs with the best val score. Selection is on val only: bias madlibs and obfuscation are reported,
+    never used to choose (they measure generalisation)."""
+    return sorted(results, key=lambda k: -results[k]["val_score"])[:n]
 
 
 def main(argv: list[str] | None = None) -> None:

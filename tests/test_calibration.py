@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import onnxruntime as ort
+import pandas as pd
 import pytest
 
 from toxic import Classifier, calibration
@@ -106,6 +107,9 @@ def test_calibrate_script_writes_toxic_json(tmp_path):
     model = tmp_path / "model"
     shutil.copytree(DEFAULT_MODEL, model)
     before = json.loads((model / "toxic.json").read_text())
+    stale = pd.read_parquet(model / "reference.parquet")
+    stale["toxic_label"] = ~stale["toxic_label"].astype(bool)  # a profile that no longer matches the model
+    stale.to_parquet(model / "reference.parquet")
     run = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "calibrate.py"), str(model)], capture_output=True, text=True
     )
@@ -124,4 +128,10 @@ def test_calibrate_script_writes_toxic_json(tmp_path):
             assert c["method"].startswith("none") and (c["scale"], c["bias"]) == (1.0, 0.0)
             assert c["ece_after"] == c["ece_before"]
         assert f"{label}: {c['method']}, scale" in run.stdout
-    assert Classifier.load(model).info.calibration.keys() == set(LABELS)
+    clf = Classifier.load(model)
+    assert clf.info.calibration.keys() == set(LABELS)
+    # the drift reference profile was rewritten with the calibrated scores and thresholds
+    assert "with the calibrated scores and thresholds" in run.stdout
+    ref = pd.read_parquet(model / "reference.parquet")
+    for label in LABELS:
+        assert ((ref[label] >= clf.thresholds[label]) == ref[f"{label}_label"].astype(bool)).all()

@@ -117,6 +117,10 @@ def test_suite_quick_side_by_side_with_a_calibrated_copy(tmp_path):
         )
         card = (d / "README.md").read_text()
         assert "minimum BPSN AUC" in card and "ECE (15 bins)" in card and "Obfuscation" in card
+        # the val table is the int8 model's own, as rows (a bug once printed the suite's rows there as a list)
+        assert "for\nthe int8 model" in card and "['|" not in card
+        toxic_f1 = results[str(d)]["val"]["toxic"]["macro_f1"]
+        assert f"| `toxic` | TweetEval offensive (val) | {toxic_f1:.3f} |" in card
     assert "(calibrated on val)" in (calibrated / "README.md").read_text()
 
 

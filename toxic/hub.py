@@ -5,7 +5,8 @@
     python -m train.train --push-to-hub ORG/NAME         # the same, at the end of a training run
 
 What goes up: the int8 ONNX graph, the tokenizer, config.json, toxic.json (labels, thresholds, data version),
-metrics.json, the model card (README.md with model-index metrics), the reference profile and the plots when present.
+metrics.json, the model card (README.md with model-index metrics), and when present the evaluation suite's
+report.json, the reference profile and the plots.
 The commit id comes back in ``hub.json`` beside the model. The app then serves it with ``TOXIC_MODEL=ORG/NAME``
 (and ``TOXIC_MODEL_REVISION``), from the Hub cache, offline. Everything is checked before anything is sent.
 """

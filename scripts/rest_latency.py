@@ -1,0 +1,89 @@
+"""Where the time of one REST call goes: POST /api/v1/classify with one text against the model alone.
+
+Measures, interleaved over the same real val tweets (one client, keep-alive, loopback):
+- ``model``: ``toxic.Classifier.predict_proba([text])`` in this process (no server running then);
+- the REST call against ``python app.py`` started with each environment below, one server at a time:
+  ``default``; ``threads=1`` (onnxruntime on one core, leaving the other to the client and the web stack);
+  ``log=off`` (no prediction log).
+
+    .venv/bin/python scripts/rest_latency.py             # ~2 minutes
+    .venv/bin/python scripts/rest_latency.py --calls 100 --json runs/rest.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from scripts.loadtest import Server, pct  # noqa: E402
+from toxic.classifier import Classifier  # noqa: E402
+from toxic.data import benchmark_val  # noqa: E402
+
+VARIANTS = {"default": {}, "threads=1": {"TOXIC_THREADS": "1"}, "log=off": {"TOXIC_LOG": "off"}}
+
+
+def model_times(texts: list[str], calls: int) -> list[float]:
+    clf = Classifier.load()
+    for text in texts[:10]:
+        clf.predict_proba([text])
+    times = []
+    for i in range(calls):
+        start = time.perf_counter()
+        clf.predict_proba([texts[i % len(texts)]])
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def rest_times(url: str, texts: list[str], calls: int) -> list[float]:
+    times = []
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for i in range(calls + 10):
+            start = time.perf_counter()
+            http.post("/api/v1/classify", json={"text": texts[i % len(texts)]}).raise_for_status()
+            if i >= 10:
+                times.append(time.perf_counter() - start)
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    texts = [t for label in ("toxic", "hate") for t in benchmark_val(label)["text"]][:500]
+    results = {"model (in process)": model_times(texts, args.calls)}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, env in VARIANTS.items():
+            server = Server([sys.executable, "app.py"], env, Path(tmp))
+            try:
+                results[f"REST, {name}"] = rest_times(server.url, texts, args.calls)
+            finally:
+                server.stop()
+    base = pct(results["model (in process)"], 50)
+    print(f"| measure ({args.calls} calls, one text each) | p50 ms | p95 ms | mean ms | p50 over the model |")
+    print("|---|---|---|---|---|")
+    for name, times in results.items():
+        p50 = pct(times, 50)
+        print(
+            f"| {name} | {p50:.2f} | {pct(times, 95):.2f} | {1000 * statistics.mean(times):.2f} | "
+            f"{p50 - base:+.2f} ms |"
+        )
+    if args.json:
+        args.json.write_text(json.dumps({k: [1000 * t for t in v] for k, v in results.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
