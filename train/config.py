@@ -30,7 +30,9 @@ class TrainConfig:
     )
     augment_identity: float = 0.0  # per row and epoch: swap identity terms within category (augment.py)
     augment_obfuscate: float = 0.0  # per row and epoch: one toxic.perturb obfuscation (augment.py)
-    augment_templates: int = 3000  # extra rows per epoch from our own identity templates (augment.py; 0 = off)
+    augment_templates: int = (
+        3000  # extra rows per epoch from our own identity templates (augment.py; 0 = off)
+    )
     seed: int = 42  # python, numpy and torch seeds
     limit: int = 0  # use only this many training rows (0 = all): smoke tests
     limit_val: int = 0  # and this many val rows per source (0 = all)
