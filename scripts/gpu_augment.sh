@@ -51,7 +51,7 @@ PY
 picked=$(python3 -c "
 import json, sys; sys.path.insert(0, 'scripts')
 from gpu_screen import pick
-print(' '.join('gpu-' + n.removeprefix('gpu-') for n in pick(json.load(open('$OUT/screen.json')), 2)))")
+print(' '.join(pick(json.load(open('$OUT/screen.json')), 2)))")
 echo "picked: $picked" | tee -a "$OUT/log.txt"
 # shellcheck disable=SC2086
 [ -n "$picked" ] && python3 scripts/gpu_pack.py "$OUT" $picked --delta .gpu/minilm 2>&1 | tee -a "$OUT/log.txt"

@@ -23,6 +23,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from toxic.data import LABELS
 from toxic.suite import SuiteConfig, SuiteData, bias_section, robustness_section
+from train.train import predict
 
 
 class TorchScorer:
@@ -36,17 +37,9 @@ class TorchScorer:
         self.device = device
 
     @torch.inference_mode()
-    def predict_proba(self, texts: list[str], batch_size: int = 256) -> np.ndarray:
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
         ids = self.tokenizer(list(texts), truncation=True, max_length=128)["input_ids"]
-        order = np.argsort([len(x) for x in ids])
-        out = np.zeros((len(ids), len(LABELS)), dtype=np.float32)
-        for i in range(0, len(order), batch_size):
-            idx = order[i : i + batch_size]
-            batch = self.tokenizer.pad({"input_ids": [ids[j] for j in idx]}, return_tensors="pt").to(
-                self.device
-            )
-            out[idx] = torch.sigmoid(self.model(**batch).logits.float()).cpu().numpy()
-        return out
+        return predict(self.model, ids, self.tokenizer.pad_token_id, self.device, amp=False, batch_size=256)
 
 
 def finished_metrics(run: Path) -> dict | None:

@@ -142,6 +142,25 @@ def pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1000
 
 
+def val_texts() -> list[str]:
+    """The real tweets every phase sends: both benchmark val splits."""
+    sys.path.insert(0, str(REPO))
+    from toxic.data import benchmark_val
+
+    return [t for label in ("toxic", "hate") for t in benchmark_val(label)["text"]]
+
+
+def rest_times(http: httpx.Client, texts: list[str], calls: int, warmup: int = 10) -> list[float]:
+    """Seconds per POST /api/v1/classify of one text, back to back on a keep-alive client; warm-up calls untimed."""
+    times = []
+    for i in range(calls + warmup):
+        start = time.perf_counter()
+        http.post("/api/v1/classify", json={"text": texts[i % len(texts)]}).raise_for_status()
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return times
+
+
 def one_client_latency(url: str, texts: list[str], calls: int) -> dict[str, list[float]]:
     """One client. First REST calls alone (``rest``: the one-text latency a REST caller sees); then REST,
     /classify and /noop interleaved, so that drift in the machine's load hits every endpoint alike
@@ -149,13 +168,9 @@ def one_client_latency(url: str, texts: list[str], calls: int) -> dict[str, list
     the server a little work after it answers (closing its event stream, queue bookkeeping), on the same 2 cores."""
     from gradio_client import Client
 
-    times: dict[str, list[float]] = {"rest": [], "rest_mixed": [], "classify": [], "noop": []}
+    times: dict[str, list[float]] = {"rest_mixed": [], "classify": [], "noop": []}
     with httpx.Client(base_url=url, timeout=30) as http:
-        for i in range(calls + 10):
-            start = time.perf_counter()
-            http.post("/api/v1/classify", json={"text": texts[i % len(texts)]}).raise_for_status()
-            if i >= 10:
-                times["rest"].append(time.perf_counter() - start)
+        times = {"rest": rest_times(http, texts, calls), **times}
         client = Client(url, verbose=False)
         for i in range(calls + 10):
             text = texts[i % len(texts)]
@@ -289,10 +304,7 @@ def main() -> None:
     if args.quick:
         args.clients, args.seconds, args.calls, args.csv_rows = 8, 10, 50, 5000
 
-    sys.path.insert(0, str(REPO))
-    from toxic.data import benchmark_val
-
-    texts = [t for label in ("toxic", "hate") for t in benchmark_val(label)["text"]]
+    texts = val_texts()
     env = {"TOXIC_THREADS": str(args.threads)} if args.threads else {}
     serve_cmd = [PY, str(Path(__file__).resolve()), "--serve"]
     figures: dict = {"cpus": os.cpu_count(), "clients": args.clients, "seconds": args.seconds}

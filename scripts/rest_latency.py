@@ -25,9 +25,8 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from scripts.loadtest import Server, pct  # noqa: E402
+from scripts.loadtest import Server, pct, rest_times, val_texts  # noqa: E402
 from toxic.classifier import Classifier  # noqa: E402
-from toxic.data import benchmark_val  # noqa: E402
 
 VARIANTS = {"default": {}, "threads=1": {"TOXIC_THREADS": "1"}, "log=off": {"TOXIC_LOG": "off"}}
 
@@ -44,17 +43,6 @@ def model_times(texts: list[str], calls: int) -> list[float]:
     return times
 
 
-def rest_times(url: str, texts: list[str], calls: int) -> list[float]:
-    times = []
-    with httpx.Client(base_url=url, timeout=30) as http:
-        for i in range(calls + 10):
-            start = time.perf_counter()
-            http.post("/api/v1/classify", json={"text": texts[i % len(texts)]}).raise_for_status()
-            if i >= 10:
-                times.append(time.perf_counter() - start)
-    return times
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -62,13 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    texts = [t for label in ("toxic", "hate") for t in benchmark_val(label)["text"]][:500]
+    texts = val_texts()[:500]
     results = {"model (in process)": model_times(texts, args.calls)}
     with tempfile.TemporaryDirectory() as tmp:
         for name, env in VARIANTS.items():
             server = Server([sys.executable, "app.py"], env, Path(tmp))
             try:
-                results[f"REST, {name}"] = rest_times(server.url, texts, args.calls)
+                with httpx.Client(base_url=server.url, timeout=30) as http:
+                    results[f"REST, {name}"] = rest_times(http, texts, args.calls)
             finally:
                 server.stop()
     base = pct(results["model (in process)"], 50)

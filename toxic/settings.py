@@ -29,8 +29,8 @@ from pathlib import Path
 from toxic.errors import ToxicError
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "0").strip().lower() in {"1", "true", "yes", "on"}
+def _flag(name: str, default: str = "0") -> bool:
+    return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _int(name: str, default: int) -> int:
@@ -91,7 +91,7 @@ class Settings:
             mcp=_flag("TOXIC_MCP"),
             share=_flag("TOXIC_SHARE"),
             queue_size=_int("TOXIC_QUEUE_SIZE", 256),
-            batching=os.environ.get("TOXIC_BATCHING", "1").strip().lower() not in {"0", "false", "no", "off"},
+            batching=_flag("TOXIC_BATCHING", "1"),
             server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
             server_port=_int("GRADIO_SERVER_PORT", 7860),
         )

@@ -199,7 +199,9 @@ def train(cfg: TrainConfig) -> Path:
             )
             extra, extra_labels = template_texts(cfg.augment_templates, seed=cfg.seed * 1000 + epoch)
             texts += extra
-            epoch_targets = torch.cat([targets, torch.tensor(extra_labels, dtype=torch.long).reshape(-1, 2)])
+            epoch_targets = torch.cat(
+                [targets, torch.tensor(extra_labels, dtype=torch.long).reshape(-1, len(LABELS))]
+            )
             augmented["templates"] = len(extra)
             augmented["examples"] += [
                 [t, f"template: toxic={a} hate={b}"]
