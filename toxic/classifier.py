@@ -112,6 +112,9 @@ class Classifier:
         options.intra_op_num_threads = threads or int(os.environ.get("TOXIC_THREADS", "0")) or 0
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # A memory pattern is planned and kept per input shape; batches here have a new (rows, width) almost every
+        # call, so the patterns only pile up: off, RSS after 2,000 texts fell 336 -> 285 MB at the same speed.
+        options.enable_mem_pattern = False
         try:
             self.session = ort.InferenceSession(
                 str(info.path / "model.onnx"), options, providers=["CPUExecutionProvider"]
