@@ -225,6 +225,12 @@ def test_the_app_builds_without_importing_matplotlib(tmp_path):
     )
     env = {**os.environ, "GRADIO_EXAMPLES_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(REPO)}
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=True
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     assert out.stdout.split() == ["False", "True", "True"], out.stdout + out.stderr

@@ -23,7 +23,12 @@ def test_loadtest_runs_and_reports_every_target(tmp_path):
     for phase in ("load_gradio_batching", "load_gradio_no_batching", "load_gradio_noop", "load_rest"):
         assert figures[phase]["calls"] > 0 and figures[phase]["errors"] == 0, figures[phase]
     assert figures["csv"]["rows"] == 300 and figures["ready_s"] > 0
-    assert set(figures["latency"]) == {"rest", "rest_mixed", "classify", "noop"}  # REST alone, then interleaved
+    assert set(figures["latency"]) == {
+        "rest",
+        "rest_mixed",
+        "classify",
+        "noop",
+    }  # REST alone, then interleaved
     assert "between Gradio calls" in proc.stdout
     for target in ("REST p50", "/noop p50", "batching / no batching", "ready", "peak RSS", "batch CSV"):
         assert target in proc.stdout, proc.stdout
