@@ -85,6 +85,7 @@ def test_entry_point_runs_as_in_the_container(train_python, gcs, tmp_path, monke
 
     meta = json.loads((model / "toxic.json").read_text())
     assert meta["quantization"].startswith("int8") and meta["version"] == "0123456789ab"
+    assert "fusions" in meta["graph"]  # the default export fuses attention before int8
     assert (model / "model.onnx").stat().st_size < 40e6  # int8: ~23 MB; the fp32 graph is ~90 MB
     from toxic import Classifier
     from toxic.hub import push
