@@ -137,3 +137,23 @@ def test_big_calls_are_scored_a_slice_at_a_time(clf, monkeypatch):
     )  # int8 scales follow the batch: close, not equal
     assert (probs[10:18] == 0).all() and (emb[10:18] == 0).all()
     assert (clf.decide(probs)[:, 0] == [True, False] * 5 + [False] * 8 + [True] * 3).all()
+
+
+def test_batches_are_capped_in_padded_tokens(clf):
+    """onnxruntime's memory arena keeps the biggest batch's buffers, so a batch holds at most ``max_batch_tokens``
+    padded tokens (a single longer window goes alone): every window once, in length order, same scores."""
+    filler = "The committee met on Tuesday to discuss the budget for the coming year. " * 20  # ~300 tokens
+    texts = ["you stupid idiot", "have a lovely day", filler, filler + " you idiot", "", "ok"] * 4
+    capped = Classifier(clf.info, max_batch_tokens=64)
+    lengths = [1, 5, 9, 30, 40, 300, 2, 70, 64, 33]
+    order = np.argsort(lengths, kind="stable")
+    batches = capped._batches(order, lengths)
+    assert np.concatenate(batches).tolist() == order.tolist()
+    for batch in batches:
+        assert len(batch) <= capped.batch_size
+        assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= 64, batch
+    assert [len(b) for b in batches] == [4, 1, 1, 1, 1, 1, 1]  # 1,2,5,9 | 30 (2 x 33 > 64) | 33 | ... | 300
+    # dynamic int8 scales activations per batch: a text's score moves a little with its batch (up to ~0.1 on val)
+    small, default = capped.predict_proba(texts), clf.predict_proba(texts)
+    np.testing.assert_allclose(small, default, atol=0.12)
+    assert (clf.decide(small) == clf.decide(default)).all()

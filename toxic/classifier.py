@@ -102,19 +102,21 @@ SLICE_TEXTS = 4096  # most texts tokenized at once: 20,000 tokenizer encodings a
 class Classifier:
     """Scores comments with an int8 ONNX model. Thread-safe: onnxruntime sessions may be shared by threads."""
 
-    def __init__(self, info: ModelInfo, threads: int | None = None, batch_size: int = 32) -> None:
+    def __init__(
+        self, info: ModelInfo, threads: int | None = None, batch_size: int = 32, max_batch_tokens: int = 2048
+    ) -> None:
         self.info = info
         self.labels = info.labels
         self.thresholds = dict(info.thresholds)
         self.batch_size = batch_size
+        # onnxruntime's memory arena keeps the largest batch's buffers for good: capping a batch's padded tokens
+        # caps that (peak RSS after 2,000 val tweets 236 -> 188 MB, the same texts/s: train/EXPERIMENTS.md s. 8)
+        self.max_batch_tokens = max_batch_tokens
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or int(os.environ.get("TOXIC_THREADS", "0")) or 0
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        # A memory pattern is planned and kept per input shape; batches here have a new (rows, width) almost every
-        # call, so the patterns only pile up: off, RSS after 2,000 texts fell 336 -> 285 MB at the same speed.
-        options.enable_mem_pattern = False
         try:
             self.session = ort.InferenceSession(
                 str(info.path / "model.onnx"), options, providers=["CPUExecutionProvider"]
@@ -223,12 +225,12 @@ class Classifier:
         return np.array(owners, dtype=np.int64), windows
 
     def _forward(self, windows: list[list[int]], embeddings: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        order = np.argsort([len(w) for w in windows], kind="stable")
+        lengths = [len(w) for w in windows]
+        order = np.argsort(lengths, kind="stable")
         logits = np.zeros((len(windows), len(self.labels)), dtype=np.float32)
         pooled = None
         outputs = ["logits", "embedding"] if embeddings and "embedding" in self._outputs else ["logits"]
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
+        for idx in self._batches(order, lengths):
             width = len(windows[idx[-1]])  # sorted: the last is the longest
             ids = np.full((len(idx), width), self._pad, dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)
@@ -246,6 +248,20 @@ class Classifier:
                     pooled = np.zeros((len(windows), result[1].shape[1]), dtype=np.float32)
                 pooled[idx] = result[1]
         return logits, pooled
+
+    def _batches(self, order: np.ndarray, lengths: list[int]) -> list[np.ndarray]:
+        """Consecutive runs of the length-sorted windows: at most ``batch_size`` rows and, once a batch is wider,
+        at most ``max_batch_tokens`` padded tokens, so long windows go in smaller batches."""
+        batches, start = [], 0
+        while start < len(order):
+            end = start + 1
+            while end < len(order) and end - start < self.batch_size:
+                if (end - start + 1) * lengths[order[end]] > self.max_batch_tokens:
+                    break
+                end += 1
+            batches.append(order[start:end])
+            start = end
+        return batches
 
     def _thresholds(self, threshold: dict[str, float] | float | None) -> dict[str, float]:
         if threshold is None:
