@@ -31,6 +31,14 @@ EXAMPLES_FILE = Path(__file__).parent / "examples" / "comments.csv"
 CORRECTIONS = ["not toxic", "toxic, not hate", "toxic and hate"]
 
 
+def hide_matplotlib() -> None:
+    """For ``python app.py``: this process never draws with matplotlib, but the environment has it (the evaluation
+    suite plots with it), and when it can be imported Gradio imports it and pyplot at the first event (to pin its
+    backend) and pandas' Styler at the first gr.Dataframe: ~0.5-0.9 s of start-up and ~20 MB. Marked missing,
+    both carry on without it."""
+    sys.modules.setdefault("matplotlib", None)  # type: ignore[arg-type]  # None: "not installed" to import
+
+
 def import_styler_without_matplotlib() -> None:
     """Every gr.Dataframe update imports pandas' Styler, and Styler imports matplotlib.pyplot at module level for
     colour gradients this app never draws: 0.9 s of start-up and ~25 MB. Import Styler once with matplotlib hidden
@@ -266,14 +274,16 @@ def build(service: Service) -> gr.Blocks:
             if EXAMPLES_FILE.exists():
                 samples = pd.read_csv(EXAMPLES_FILE, keep_default_na=False)["comment"]
                 examples = [t for t in samples if 20 < len(t) < 200][:8]
-                with examples_cache(service, examples):  # computed once at start, per model and examples
+                # cached per model and examples at first use, for every user after: caching all eight at start
+                # held start-up by ~1.2 s and ~50 MB of RSS (train/EXPERIMENTS.md section 8)
+                with examples_cache(service, examples):
                     gr.Examples(
                         examples,
                         inputs=[text],
                         outputs=[*outputs, t_toxic, t_hate],
                         fn=ui_example,
                         cache_examples=True,
-                        cache_mode="eager",
+                        cache_mode="lazy",
                         label="Examples (TweetEval validation tweets; offensive text)",
                     )
             go.click(_user_error(ui_classify), [text, t_toxic, t_hate], outputs, api_visibility="private")
@@ -366,6 +376,7 @@ def build(service: Service) -> gr.Blocks:
 
 
 def main() -> None:
+    hide_matplotlib()
     settings = Settings.from_env()
     service = Service(settings, log=open_log_or_warn(settings))
     demo = build(service)

@@ -75,7 +75,7 @@ def test_model_tab(page):
     page.screenshot(path=str(ARTIFACTS / "model.png"), full_page=True)
 
 
-def test_example_click_shows_cached_result(page):
+def test_example_click_shows_cached_result(page, app_server):
     page.get_by_role("tab", name="Classify").click()
     page.get_by_role("slider", name="toxic threshold").fill("0.9")  # the example puts it back to the model's
     first = page.locator(".gallery-item, button.gallery-item, table.gallery tr td").first
@@ -83,7 +83,16 @@ def test_example_click_shows_cached_result(page):
     first.click()
     box = page.get_by_label("Comment", exact=True)
     box.wait_for()
+    for _ in range(100):  # lazily cached: the first click runs the model before the example fills the box
+        if box.input_value().strip() == example_text:
+            break
+        page.wait_for_timeout(100)
     assert box.input_value().strip() == example_text
     page.locator("p", has_text="lagged").first.wait_for()  # "Flagged: ..." or "Not flagged ..."
     assert page.get_by_role("slider", name="toxic threshold").input_value() != "0.9"
     page.screenshot(path=str(ARTIFACTS / "example.png"), full_page=True)
+    # cached at first use, in a folder named for the model and the examples (<key>/<component id>/log.csv)
+    logs = list(app_server.examples_cache.glob("*/*/log.csv"))
+    assert len(logs) == 1 and len(logs[0].parent.parent.name) == 16, logs
+    cached = pd.read_csv(logs[0])
+    assert len(cached) >= 1 and cached.iloc[:, 0].str.contains('"toxic"').all()
