@@ -6,6 +6,7 @@ import random
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from toxic.data import load_bias_madlibs
@@ -153,3 +154,23 @@ def test_a_tiny_training_run_with_augmentations_and_an_unfused_export(train_pyth
     from toxic import Classifier
 
     assert Classifier.load(out).predict_proba(["you stupid idiot", "hello"]).shape == (2, 2)
+
+    # and static int8 (--static): activation ranges calibrated on training tweets, so a text scores the same
+    # alone or in any batch (dynamic int8 moves scores by up to ~0.1 with the batch)
+    out = tmp_path / "static"
+    code = (
+        f"import onnx; from train.export import export; export({str(run_dir)!r}, {str(out)!r}, strict=False, "
+        f"static=True); print(sorted({{n.op_type for n in onnx.load({str(out / 'model.onnx')!r}).graph.node}}))"
+    )
+    run = subprocess.run(
+        [str(train_python), "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=900
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    ops = run.stdout.strip().splitlines()[-1]
+    assert "QLinearMatMul" in ops and "DynamicQuantizeLinear" not in ops, ops
+    assert json.loads((out / "toxic.json").read_text())["quantization"].startswith("int8 static")
+    texts = ["you stupid idiot", "hello there, how was the weekend?", "ok", "thanks " * 40]
+    clf = Classifier.load(out)
+    batched = clf.predict_proba(texts)
+    alone = np.array([clf.predict_proba([t])[0] for t in texts])
+    np.testing.assert_allclose(batched, alone, atol=1e-6)

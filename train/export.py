@@ -6,6 +6,10 @@ Steps: Optimum export (task text-classification) -> a second graph output ``embe
 the classifier head reads, for drift monitoring at no extra cost) -> int8 dynamic quantization with Optimum's
 ``ORTQuantizer`` (AVX2 config: this CPU has AVX2, not AVX-512) -> parity on the whole val set against the PyTorch
 probabilities saved by training -> tokenizer, config, thresholds, model card.
+
+``--static`` quantizes activations with fixed ranges calibrated on training tweets instead of per call
+(onnxruntime's ``quantize_static``): a text's score then no longer depends on the texts batched with it, and
+throughput is 10-20% higher here; not yet the default (train/EXPERIMENTS.md section 8).
 """
 
 from __future__ import annotations
@@ -57,6 +61,84 @@ def fuse(fp32_dir: Path) -> None:
         optimizer.optimize(OptimizationConfig(optimization_level=2), save_dir=tmp, file_suffix=None)
         model = SymbolicShapeInference.infer_shapes(onnx.load(str(Path(tmp) / "model.onnx")), auto_merge=True)
     onnx.save(model, str(fp32_dir / "model.onnx"))
+
+
+CALIBRATION_TEXTS = 400  # training tweets whose activations set the static ranges
+CALIBRATION_TOKENS = (
+    64  # calibration batches are padded or cut to this (the percentile method needs one shape)
+)
+
+
+def calibration_feeds(tokenizer_file: Path, seed: int = 0) -> list[dict[str, np.ndarray]]:
+    """Batches of 8 training tweets (never val) as the graph's inputs, for static calibration."""
+    import random
+
+    from tokenizers import Tokenizer
+
+    from toxic.data import build_splits
+    from toxic.text import clean_text
+
+    train = build_splits()["train"]["text"].tolist()
+    texts = [clean_text(t) for t in random.Random(seed).sample(train, min(CALIBRATION_TEXTS, len(train)))]
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    feeds = []
+    for i in range(0, len(texts), 8):
+        ids = np.zeros((len(texts[i : i + 8]), CALIBRATION_TOKENS), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, enc in enumerate(tokenizer.encode_batch(texts[i : i + 8])):
+            tokens = enc.ids[:CALIBRATION_TOKENS]
+            ids[row, : len(tokens)], mask[row, : len(tokens)] = tokens, 1
+        feeds.append({"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
+    return feeds
+
+
+def quantize_static(fp32_dir: Path, out_dir: Path) -> Path:
+    """Static int8: weights per channel, activations with ranges from the 99.99th percentile on training tweets.
+    The two attention MatMuls that multiply activations by activations stay in float."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self, feeds: list[dict]) -> None:
+            self.feeds = iter(feeds)
+
+        def get_next(self) -> dict | None:
+            return next(self.feeds, None)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        pre = Path(tmp) / "pre.onnx"
+        quant_pre_process(str(fp32_dir / "model.onnx"), str(pre), skip_symbolic_shape=True)
+        model = onnx.load(str(pre))
+        weights = {init.name for init in model.graph.initializer}
+        names = {i.name for i in model.graph.input}
+        feeds = [
+            {k: v for k, v in feed.items() if k in names}
+            for feed in calibration_feeds(fp32_dir / "tokenizer.json")
+        ]
+        quantize_static(
+            str(pre),
+            str(out_dir / "model.onnx"),
+            Reader(feeds),
+            quant_format=QuantFormat.QOperator,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul", "Gather"],
+            nodes_to_exclude=[
+                n.name for n in model.graph.node if n.op_type == "MatMul" and not set(n.input) & weights
+            ],
+            calibrate_method=CalibrationMethod.Percentile,
+            extra_options={"CalibPercentile": 99.99},
+        )
+    return out_dir / "model.onnx"
 
 
 def quantize(fp32_dir: Path, out_dir: Path) -> Path:
@@ -121,10 +203,14 @@ def export(
     max_length: int = 256,
     strict: bool = True,
     fused: bool = True,
+    static: bool = False,
 ) -> Path:
     """Export, fuse, quantize and check. ``strict`` fails on < 99% decision agreement (off for untrained smoke
     runs, whose scores all sit at the threshold); ``fused`` applies onnxruntime's transformer fusions first: the
-    same throughput on this CPU, but one text scores ~1 ms (10-15%) faster (train/EXPERIMENTS.md section 8)."""
+    same throughput on this CPU, but one text scores ~1 ms (10-15%) faster (train/EXPERIMENTS.md section 8);
+    ``static`` calibrates activation ranges on training tweets (no fusions then: the fused attention op has no
+    static int8 kernel)."""
+    fused = fused and not static
     run_dir = Path(run_dir)
     out_dir = Path(out_dir) if out_dir else run_dir / "onnx"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -139,7 +225,7 @@ def export(
         add_embedding_output(fp32 / "model.onnx")
         if fused:
             fuse(fp32)
-        quantize(fp32, out_dir)
+        (quantize_static if static else quantize)(fp32, out_dir)
         for name in (
             "config.json",
             "tokenizer.json",
@@ -163,7 +249,12 @@ def export(
         "max_length": max_length,
         "backbone": config["backbone"],
         "data_manifest_sha256": run["data_manifest_sha256"],
-        "quantization": "int8 dynamic (Optimum ORTQuantizer, avx2, per-channel weights)",
+        "quantization": (
+            f"int8 static (onnxruntime quantize_static, per-channel weights, activations at the 99.99th percentile "
+            f"of {CALIBRATION_TEXTS} training tweets)"
+            if static
+            else "int8 dynamic (Optimum ORTQuantizer, avx2, per-channel weights)"
+        ),
         "graph": "onnxruntime transformer fusions (ORTOptimizer level 2)" if fused else "as exported",
     }
     (out_dir / "toxic.json").write_text(json.dumps(meta, indent=2))
@@ -206,8 +297,11 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="skip onnxruntime's transformer fusions (the graph as exported)",
     )
+    parser.add_argument(
+        "--static", action="store_true", help="static int8: activation ranges calibrated on training tweets"
+    )
     args = parser.parse_args(argv)
-    export(args.run_dir, args.out_dir, fused=not args.no_fuse)
+    export(args.run_dir, args.out_dir, fused=not args.no_fuse, static=args.static)
 
 
 if __name__ == "__main__":
