@@ -275,7 +275,7 @@ def build(service: Service) -> gr.Blocks:
                 samples = pd.read_csv(EXAMPLES_FILE, keep_default_na=False)["comment"]
                 examples = [t for t in samples if 20 < len(t) < 200][:8]
                 # cached per model and examples at first use, for every user after: caching all eight at start
-                # held start-up by ~1.2 s and ~50 MB of RSS (train/EXPERIMENTS.md section 8)
+                # held start-up by ~1.2 s and ~50 MB of RSS (train/EXPERIMENTS.md section 8, "App start-up")
                 with examples_cache(service, examples):
                     gr.Examples(
                         examples,

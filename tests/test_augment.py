@@ -95,6 +95,20 @@ def test_augment_texts_rates_and_determinism():
     assert augment_texts(texts)[0] == texts  # off by default
 
 
+def export_ops(train_python: Path, run_dir: Path, out: Path, options: str) -> str:
+    """``train.export.export(run_dir, out, strict=False, <options>)`` in the training environment; the sorted
+    op types of the int8 graph it wrote, as printed."""
+    code = (
+        f"import onnx; from train.export import export; export({str(run_dir)!r}, {str(out)!r}, strict=False, "
+        f"{options}); print(sorted({{n.op_type for n in onnx.load({str(out / 'model.onnx')!r}).graph.node}}))"
+    )
+    run = subprocess.run(
+        [str(train_python), "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=900
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout.strip().splitlines()[-1]
+
+
 @pytest.mark.slow
 @pytest.mark.train
 def test_a_tiny_training_run_with_augmentations_and_an_unfused_export(train_python, tmp_path):
@@ -140,15 +154,7 @@ def test_a_tiny_training_run_with_augmentations_and_an_unfused_export(train_pyth
     # the same tiny run through the export without fusions (--no-fuse; the default export is fused, and
     # test_container exports that way): the graph as Optimum wrote it, then int8, then serving
     out = tmp_path / "unfused"
-    code = (
-        f"import onnx; from train.export import export; export({str(run_dir)!r}, {str(out)!r}, strict=False, "
-        f"fused=False); print(sorted({{n.op_type for n in onnx.load({str(out / 'model.onnx')!r}).graph.node}}))"
-    )
-    run = subprocess.run(
-        [str(train_python), "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=900
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    ops = run.stdout.strip().splitlines()[-1]
+    ops = export_ops(train_python, run_dir, out, "fused=False")
     assert "Attention" not in ops and "SkipLayerNormalization" not in ops and "MatMulInteger" in ops, ops
     assert json.loads((out / "toxic.json").read_text())["graph"] == "as exported"
     from toxic import Classifier
@@ -158,15 +164,7 @@ def test_a_tiny_training_run_with_augmentations_and_an_unfused_export(train_pyth
     # and static int8 (--static): activation ranges calibrated on training tweets, so a text scores the same
     # alone or in any batch (dynamic int8 moves scores by up to ~0.1 with the batch)
     out = tmp_path / "static"
-    code = (
-        f"import onnx; from train.export import export; export({str(run_dir)!r}, {str(out)!r}, strict=False, "
-        f"static=True); print(sorted({{n.op_type for n in onnx.load({str(out / 'model.onnx')!r}).graph.node}}))"
-    )
-    run = subprocess.run(
-        [str(train_python), "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=900
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    ops = run.stdout.strip().splitlines()[-1]
+    ops = export_ops(train_python, run_dir, out, "static=True")
     assert "QLinearMatMul" in ops and "DynamicQuantizeLinear" not in ops, ops
     assert json.loads((out / "toxic.json").read_text())["quantization"].startswith("int8 static")
     texts = ["you stupid idiot", "hello there, how was the weekend?", "ok", "thanks " * 40]
