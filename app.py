@@ -34,15 +34,15 @@ CORRECTIONS = ["not toxic", "toxic, not hate", "toxic and hate"]
 def hide_matplotlib() -> None:
     """For ``python app.py``: this process never draws with matplotlib, but the environment has it (the evaluation
     suite plots with it), and when it can be imported Gradio imports it and pyplot at the first event (to pin its
-    backend) and pandas' Styler at the first gr.Dataframe: ~0.5-0.9 s of start-up and ~20 MB. Marked missing,
+    backend) and pandas' Styler at the first gr.Dataframe: ~0.9 s of start-up and ~17 MB. Marked missing,
     both carry on without it."""
     sys.modules.setdefault("matplotlib", None)  # type: ignore[arg-type]  # None: "not installed" to import
 
 
 def import_styler_without_matplotlib() -> None:
-    """Every gr.Dataframe update imports pandas' Styler, and Styler imports matplotlib.pyplot at module level for
-    colour gradients this app never draws: 0.9 s of start-up and ~25 MB. Import Styler once with matplotlib hidden
-    (Styler then reports it as missing); a later ``import matplotlib`` anywhere else works as usual."""
+    """For ``build()`` in any process (tests, an app that mounts ours): the gr.Dataframe built here imports pandas'
+    Styler, which imports matplotlib.pyplot (see hide_matplotlib). Import Styler once with matplotlib hidden, then
+    unhide it: a later ``import matplotlib`` anywhere else works as usual."""
     if "pandas.io.formats.style" in sys.modules or "matplotlib" in sys.modules:
         return
     sys.modules["matplotlib"] = None  # type: ignore[assignment]  # import machinery: None means "not there"

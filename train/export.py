@@ -64,9 +64,8 @@ def fuse(fp32_dir: Path) -> None:
 
 
 CALIBRATION_TEXTS = 400  # training tweets whose activations set the static ranges
-CALIBRATION_TOKENS = (
-    64  # calibration batches are padded or cut to this (the percentile method needs one shape)
-)
+# calibration batches are padded or cut to this many tokens (the percentile method needs one shape)
+CALIBRATION_TOKENS = 64
 
 
 def calibration_feeds(tokenizer_file: Path, seed: int = 0) -> list[dict[str, np.ndarray]]:
@@ -76,18 +75,18 @@ def calibration_feeds(tokenizer_file: Path, seed: int = 0) -> list[dict[str, np.
     from tokenizers import Tokenizer
 
     from toxic.data import build_splits
-    from toxic.text import clean_text
 
-    train = build_splits()["train"]["text"].tolist()
-    texts = [clean_text(t) for t in random.Random(seed).sample(train, min(CALIBRATION_TEXTS, len(train)))]
+    train = build_splits()["train"]["text"].tolist()  # already cleaned (toxic.text.clean_text)
+    texts = random.Random(seed).sample(train, min(CALIBRATION_TEXTS, len(train)))
     tokenizer = Tokenizer.from_file(str(tokenizer_file))
     tokenizer.no_padding()
     tokenizer.no_truncation()
     feeds = []
     for i in range(0, len(texts), 8):
-        ids = np.zeros((len(texts[i : i + 8]), CALIBRATION_TOKENS), dtype=np.int64)
+        batch = texts[i : i + 8]
+        ids = np.zeros((len(batch), CALIBRATION_TOKENS), dtype=np.int64)
         mask = np.zeros_like(ids)
-        for row, enc in enumerate(tokenizer.encode_batch(texts[i : i + 8])):
+        for row, enc in enumerate(tokenizer.encode_batch(batch)):
             tokens = enc.ids[:CALIBRATION_TOKENS]
             ids[row, : len(tokens)], mask[row, : len(tokens)] = tokens, 1
         feeds.append({"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
