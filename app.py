@@ -148,6 +148,9 @@ def build(service: Service) -> gr.Blocks:
             )
         else:
             verdict = "**Not flagged** at these thresholds."
+        read_as = service.read_as(text)
+        if read_as:  # look-alike spellings were undone: show what the model scored
+            verdict += "\n\nRead as: `" + read_as.replace("`", "'") + "`"
         weights = service.explain(text) if text.strip() else []
         return scores, verdict, for_highlight(weights), scores
 

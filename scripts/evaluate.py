@@ -269,6 +269,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime threads per model")
     parser.add_argument("--seed", type=int, default=0, help="subsamples and perturbations")
+    parser.add_argument(
+        "--deobfuscate",
+        choices=("on", "off", "both"),
+        default="on",
+        help="undo look-alike spellings before scoring (toxic.deobfuscate; on, as served); both: each model\n"
+        "twice, the second named '<model> raw'",
+    )
     args = parser.parse_args(argv)
     sections = tuple(s for s in SECTIONS if s in args.report)
     out = Path(args.out or ("reports/eval" if sections == SECTIONS else "reports/" + "-".join(sections)))
@@ -282,8 +289,13 @@ def main(argv: list[str] | None = None) -> int:
             speed_rounds=1 if args.quick else 3,
         )
         names = _names(args.models)
+        modes = {"on": (True,), "off": (False,), "both": (True, False)}[args.deobfuscate]
         classifiers = {
-            n: Classifier.load(m, threads=args.threads) for n, m in zip(names, args.models, strict=True)
+            (n if on or args.deobfuscate == "off" else f"{n} raw"): Classifier.load(
+                m, threads=args.threads, deobfuscate=on
+            )
+            for on in modes
+            for n, m in zip(names, args.models, strict=True)
         }
         started = time.perf_counter()
         results = run_suite(classifiers, cfg, log=lambda m: print(m, file=sys.stderr, flush=True))

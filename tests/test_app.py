@@ -102,7 +102,7 @@ def test_score_csv(client, tmp_path):
 
 def test_healthz_metrics_and_rest(app_server):
     health = httpx.get(app_server.url + "/healthz").json()
-    assert health["ready"] is True and health["model_id"]
+    assert health["ready"] is True and health["model_id"] and health["deobfuscate"] is True
     r = httpx.post(
         app_server.url + "/api/v1/classify", json={"texts": ["You are a disgusting idiot.", "hello"]}
     )

@@ -49,6 +49,17 @@ def test_classify_flow(page):
     page.screenshot(path=str(ARTIFACTS / "classify.png"), full_page=True)
 
 
+def test_an_obfuscated_comment_shows_what_the_model_read(page):
+    page.get_by_role("tab", name="Classify").click()
+    page.get_by_label("Comment").fill("you are a stupid worthless 1d10t")
+    page.get_by_role("button", name="Classify", exact=True).click()
+    read_as = page.locator("p", has_text="Read as:")
+    read_as.wait_for()
+    assert "you are a stupid worthless idiot" in read_as.inner_text()
+    assert "toxic" in page.locator("p", has_text="Flagged:").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "classify_obfuscated.png"), full_page=True)
+
+
 def test_batch_csv_flow(page, tmp_path):
     src = tmp_path / "comments.csv"
     pd.DataFrame(

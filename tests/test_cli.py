@@ -18,6 +18,14 @@ def test_predict_prints_json_lines():
     assert lines[1]["labels"] == []
 
 
+def test_predict_undoes_look_alike_spellings_unless_raw():
+    seen = toxic_cli("predict", "you are an 1d10t")
+    raw = toxic_cli("predict", "--raw", "you are an 1d10t")
+    assert seen.returncode == 0 and raw.returncode == 0, seen.stderr + raw.stderr
+    seen, raw = (pd.read_json(io.StringIO(out.stdout), typ="series") for out in (seen, raw))
+    assert "toxic" in seen["labels"] and seen["toxic"] > raw["toxic"] + 0.3
+
+
 def test_predict_reads_stdin():
     out = toxic_cli("predict", input="one\ntwo\n")
     assert out.returncode == 0 and len(out.stdout.splitlines()) == 2

@@ -5,7 +5,8 @@
     >>> clf.predict("you are a wonderful person")
     {'toxic': 0.03, 'hate': 0.01, 'labels': []}
 
-Speed comes from three things: texts are tokenized in one Rust call, sorted by length and batched so padding is
+Texts are cleaned (``toxic.text``) and look-alike spellings undone (``toxic.deobfuscate``: ``1d10t`` -> ``idiot``)
+before tokenizing. Speed comes from three things: texts are tokenized in one Rust call, sorted by length and batched so padding is
 minimal, and the int8 graph runs with onnxruntime's fusions. Long texts are never truncated: they are cut into
 overlapping windows and a text's score is the maximum over its windows.
 """
@@ -21,6 +22,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from toxic.deobfuscate import Deobfuscator
 from toxic.errors import InputError, ModelError
 from toxic.text import clean_text
 
@@ -103,7 +105,12 @@ class Classifier:
     """Scores comments with an int8 ONNX model. Thread-safe: onnxruntime sessions may be shared by threads."""
 
     def __init__(
-        self, info: ModelInfo, threads: int | None = None, batch_size: int = 32, max_batch_tokens: int = 2048
+        self,
+        info: ModelInfo,
+        threads: int | None = None,
+        batch_size: int = 32,
+        max_batch_tokens: int = 2048,
+        deobfuscate: bool | None = None,
     ) -> None:
         self.info = info
         self.labels = info.labels
@@ -131,14 +138,24 @@ class Classifier:
         self._cls = self.tokenizer.token_to_id("[CLS]")
         self._sep = self.tokenizer.token_to_id("[SEP]")
         self._pad = self.tokenizer.token_to_id("[PAD]") or 0
+        if deobfuscate is None:
+            off = ("0", "false", "no", "off")
+            deobfuscate = os.environ.get("TOXIC_DEOBFUSCATE", "1").strip().lower() not in off
+        # 1d10t -> idiot, stuuupid -> stupid, i d i o t -> idiot: see toxic/deobfuscate.py
+        self.deobfuscator = Deobfuscator.load(self.tokenizer.get_vocab()) if deobfuscate else None
         self.window = info.max_length - 2  # tokens of text per window, between [CLS] and [SEP]
         self.stride = self.window * 3 // 4  # windows overlap by a quarter
 
     @classmethod
     def load(
-        cls, source: str | os.PathLike | None = None, revision: str | None = None, threads: int | None = None
+        cls,
+        source: str | os.PathLike | None = None,
+        revision: str | None = None,
+        threads: int | None = None,
+        deobfuscate: bool | None = None,
     ) -> Classifier:
-        return cls(read_info(resolve_model_dir(source, revision)), threads=threads)
+        """``deobfuscate`` (default on; ``TOXIC_DEOBFUSCATE=0`` turns it off) undoes look-alike spellings first."""
+        return cls(read_info(resolve_model_dir(source, revision)), threads=threads, deobfuscate=deobfuscate)
 
     # --- the public surface --------------------------------------------------------------------------------------
 
@@ -158,6 +175,11 @@ class Classifier:
     def embed(self, texts: list[str]) -> np.ndarray:
         """The model's pooled representation of each text (used for drift), ``(n, hidden)``."""
         return self.run(texts, embeddings=True)[1]
+
+    def normalize(self, text: str) -> str:
+        """The text as the model reads it: cleaned, and with look-alike spellings undone when that is on."""
+        cleaned = clean_text(text) if isinstance(text, str) else ""
+        return self.deobfuscator(cleaned) if self.deobfuscator is not None and cleaned else cleaned
 
     def decide(self, probs: np.ndarray, threshold: dict[str, float] | float | None = None) -> np.ndarray:
         """Boolean decisions ``(n, len(labels))`` at the model's thresholds, or the given ones."""
@@ -183,7 +205,7 @@ class Classifier:
         hidden = None
         if n == 0:
             return probs, np.zeros((0, 0), dtype=np.float32) if embeddings else None
-        cleaned = [clean_text(t) if isinstance(t, str) else self._not_text(t) for t in texts]
+        cleaned = [self.normalize(t) if isinstance(t, str) else self._not_text(t) for t in texts]
         owners, windows = self._windows(cleaned)
         if not windows:  # every text empty: defined result, all zeros
             return probs, None

@@ -22,7 +22,12 @@ from toxic.errors import ToxicError
 def _load(args):
     from toxic.classifier import Classifier
 
-    return Classifier.load(args.model, revision=getattr(args, "revision", None), threads=args.threads)
+    return Classifier.load(
+        args.model,
+        revision=getattr(args, "revision", None),
+        threads=args.threads,
+        deobfuscate=False if args.raw else None,
+    )
 
 
 def cmd_predict(args) -> int:
@@ -146,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
         p.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: all cores)")
+        p.add_argument(
+            "--raw",
+            action="store_true",
+            help="score texts as written: do not undo look-alike spellings (1d10t)",
+        )
 
     p = sub.add_parser("predict", help="score texts given as arguments (or one a line on stdin)")
     p.add_argument("texts", nargs="*")

@@ -23,13 +23,17 @@ from toxic.classifier import Classifier
 from toxic.errors import InputError, LogError
 from toxic.explain import word_weights
 from toxic.settings import Settings
+from toxic.text import clean_text
 
 
 class Service:
     def __init__(self, settings: Settings, classifier: Classifier | None = None, log=None) -> None:
         self.settings = settings
         self.clf = classifier or Classifier.load(
-            settings.model, revision=settings.model_revision, threads=settings.threads
+            settings.model,
+            revision=settings.model_revision,
+            threads=settings.threads,
+            deobfuscate=settings.deobfuscate,
         )
         self.labels = self.clf.labels
         self.log = log  # a toxic.predlog.PredictionLog, or None
@@ -75,6 +79,14 @@ class Service:
     def classify(self, texts: list[str], source: str = "api") -> list[dict]:
         with telemetry.observe("classify"):
             return self.results(*self.score(texts, source))
+
+    def read_as(self, text: str, limit: int = 300) -> str | None:
+        """The text as the model read it when undoing look-alike spellings changed it (``1d10t`` -> ``idiot``),
+        cut to ``limit`` characters; None when nothing was undone."""
+        read = self.clf.normalize(text)
+        if not read or read == clean_text(text):
+            return None
+        return read if len(read) <= limit else read[:limit] + "…"
 
     def explain(self, text: str, label: str = "toxic") -> list[tuple[str, float]]:
         if label not in self.labels:
@@ -156,6 +168,7 @@ class Service:
             "model_id": info.model_id,
             "version": info.version,
             "labels": list(self.labels),
+            "deobfuscate": self.clf.deobfuscator is not None,
             "uptime_s": round(time.time() - self.started, 1),
         }
 

@@ -5,6 +5,7 @@
 | TOXIC_MODEL | the embedded `models/default` | a model directory or a Hub repo id (ORG/NAME) |
 | TOXIC_MODEL_REVISION | main | Hub revision, when TOXIC_MODEL is a repo id |
 | TOXIC_THREADS | all cores | onnxruntime intra-op threads |
+| TOXIC_DEOBFUSCATE | 1 | 0 scores texts as written, without undoing look-alike spellings (toxic.deobfuscate) |
 | TOXIC_MAX_UPLOAD_MB | 200 | largest file the app accepts |
 | TOXIC_MAX_ROWS | 1000000 | most rows the Batch CSV tab scores in one file |
 | TOXIC_MAX_TEXT_CHARS | 1000000 | longest text the app and REST API accept |
@@ -48,6 +49,7 @@ class Settings:
     model: str | None
     model_revision: str | None
     threads: int
+    deobfuscate: bool
     max_upload_mb: int
     max_rows: int
     max_text_chars: int
@@ -80,6 +82,7 @@ class Settings:
             model=os.environ.get("TOXIC_MODEL") or None,
             model_revision=os.environ.get("TOXIC_MODEL_REVISION") or None,
             threads=_int("TOXIC_THREADS", 0),
+            deobfuscate=_flag("TOXIC_DEOBFUSCATE", "1"),
             max_upload_mb=_int("TOXIC_MAX_UPLOAD_MB", 200),
             max_rows=_int("TOXIC_MAX_ROWS", 1_000_000),
             max_text_chars=_int("TOXIC_MAX_TEXT_CHARS", 1_000_000),

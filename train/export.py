@@ -178,7 +178,7 @@ def parity(out_dir: Path, run_dir: Path) -> dict:
     import pandas as pd
 
     val = pd.read_csv(run_dir / "val.csv", keep_default_na=False)
-    clf = Classifier(read_info(out_dir))
+    clf = Classifier(read_info(out_dir), deobfuscate=False)  # the graph against PyTorch, on the same texts
     reference = torch_probs(run_dir / "checkpoint", val["text"].tolist(), clf.info.max_length)
     onnx_probs = clf.predict_proba(val["text"].tolist())
     report = {}
