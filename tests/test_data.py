@@ -19,6 +19,7 @@ from toxic.text import clean_text
         ("double &amp;amp; escaped", "double & escaped"),
         ("USA ðŸ‡ºðŸ‡¸ forever", "USA 🇺🇸 forever"),
         ("@realDonaldTrump you lie", "@user you lie"),
+        ("(@a_b) you f@g, r3t@rd", "(@user) you f@g, r3t@rd"),  # an @ inside a word is not a mention
         ("RT @mayasolovely: As a woman", "As a woman"),
         ("read this https://t.co/abc123 now", "read this now"),
         ("see www.example.com/x?y=1", "see"),

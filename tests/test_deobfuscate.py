@@ -31,6 +31,9 @@ def deob(clf):
         ("what an idi ot!", "what an idiot!"),
         ("sutpid moron", "stupid moron"),  # swapped letters
         ("so stpid", "so stupid"),  # a missing letter
+        ("f*ck you", "fuck you"),  # asterisks: one letter each
+        ("what a c*nt", "what a cunt"),
+        ("you f**king sh*t", "you fucking shit"),
     ],
 )
 def test_obfuscations_are_undone(deob, obfuscated, plain):
@@ -47,6 +50,7 @@ def test_obfuscations_are_undone(deob, obfuscated, plain):
         "H-1B visa holders and the A1 road",
         "Have a lovely day, friend!!!",
         "R2D2 and C3PO",
+        "*sigh* 5*3=15 and a*b, rated 4*",
         "It cost $50, then $107 more",
         "the N word, me n my friends, u r late",  # a single letter does not join a known word
     ],

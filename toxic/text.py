@@ -5,6 +5,8 @@ The rules, in order:
 2. ``ftfy`` repairs mojibake, e.g. UTF-8 emoji double-encoded as cp1252 (``ðŸ‡ºðŸ‡¸`` -> the flag).
 3. URLs are removed (TweetEval-offensive already had them removed; the other sources are brought in line).
 4. Every ``@handle`` becomes ``@user`` (TweetEval's anonymisation), and a retweet marker ``RT @user:`` is dropped.
+   A handle starts a word: the ``@`` inside ``f@g`` or ``r3t@rd`` is a look-alike letter, left for
+   ``toxic.deobfuscate``.
 5. Whitespace (including newlines and control characters) collapses to single spaces.
 """
 
@@ -16,7 +18,7 @@ import re
 import ftfy
 
 _URL = re.compile(r"(?:https?://|www\.)\S+|\bhttps?\b:?", re.IGNORECASE)
-_MENTION = re.compile(r"@\w+")
+_MENTION = re.compile(r"(?<!\w)@\w+")
 _RETWEET = re.compile(r"(?:^|\s)RT\s*(?:@user)?\s*:?(?=\s|$)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACE = re.compile(r"\s+")
