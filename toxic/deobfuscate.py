@@ -112,7 +112,11 @@ class Deobfuscator:
         """``f*ck`` -> ``fuck``: each ``*`` one letter, toward the commonest target word that fits, if it is clear."""
         pattern = re.compile(re.escape(piece.lower()).replace(r"\*", "[a-z]"))
         fits = sorted(
-            ((self.counts.get(w, 0), w) for w in self.targets if len(w) == len(piece) and pattern.fullmatch(w)),
+            (
+                (self.counts.get(w, 0), w)
+                for w in self.targets
+                if len(w) == len(piece) and pattern.fullmatch(w)
+            ),
             reverse=True,
         )
         if not fits or (len(fits) > 1 and fits[1][0] * 2 > fits[0][0]):
