@@ -44,6 +44,7 @@ LEET_BACK = {"4": "a", "@": "a", "3": "e", "1": "il", "!": "i", "0": "o", "5": "
 KNOWN_COUNT = 3  # a training word seen this often is a known word
 JOIN_COUNT = 20  # joining pieces needs a commoner word: ``declassify fisa`` is not ``declassifyfisa``
 MAX_CANDIDATES = 16  # spellings tried per word, bounding the cost of words full of look-alikes
+MAX_WORD = 40  # longer pieces are not words: left alone, which bounds the work on a 1 MB "word"
 
 _PIECE = re.compile(r"(?<![#@\w$!])[A-Za-z0-9@$!]+")
 _NUMBER = re.compile(
@@ -88,7 +89,7 @@ class Deobfuscator:
 
     def _fix_word(self, piece: str) -> str:
         word = piece.lower()
-        if word in self.known or word == "@user" or len(word) < 3 or _NUMBER.fullmatch(word):
+        if word in self.known or word == "@user" or not 3 <= len(word) <= MAX_WORD or _NUMBER.fullmatch(word):
             return piece
         if not any("a" <= c <= "z" for c in word):  # $107, 2020: money and numbers
             return piece
@@ -110,6 +111,8 @@ class Deobfuscator:
 
     def unmask(self, piece: str) -> str:
         """``f*ck`` -> ``fuck``: each ``*`` one letter, toward the commonest target word that fits, if it is clear."""
+        if len(piece) > MAX_WORD:
+            return piece
         pattern = re.compile(re.escape(piece.lower()).replace(r"\*", "[a-z]"))
         fits = sorted(
             (
@@ -122,6 +125,7 @@ class Deobfuscator:
         if not fits or (len(fits) > 1 and fits[1][0] * 2 > fits[0][0]):
             return piece
         return fits[0][1]
+
 
     def _typo(self, word: str) -> str | None:
         """The one offensive training word one swap or one missing letter away from an unseen ``word``."""
@@ -142,7 +146,11 @@ class Deobfuscator:
             j = i
             while j < len(tokens) and len(tokens[j]) == 1 and tokens[j].isalpha():
                 j += 1
-            if 3 <= j - i <= MAX_SPELLED:  # "i d i o t", "y o u a r e"
+            if j - i > MAX_SPELLED:  # not a spelled-out word: kept, and skipped whole (linear in the run)
+                out += tokens[i:j]
+                i = j
+                continue
+            if j - i >= 3:  # "i d i o t", "y o u a r e"
                 words = self._segment("".join(tokens[i:j]).lower())
                 if words:
                     out += words
