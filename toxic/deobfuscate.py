@@ -126,7 +126,6 @@ class Deobfuscator:
             return piece
         return fits[0][1]
 
-
     def _typo(self, word: str) -> str | None:
         """The one offensive training word one swap or one missing letter away from an unseen ``word``."""
         if len(word) < 4 or word in self._seen:
