@@ -327,6 +327,12 @@ def build(service: Service) -> gr.Blocks:
                 if card.exists()
                 else "No model card."
             )
+            if service.clf.deobfuscator is not None:
+                gr.Markdown(
+                    "*This app undoes look-alike spellings before scoring (`1d10t` -> `idiot`, `f*ck`, "
+                    "`i d i o t`: `toxic/deobfuscate.py`; `TOXIC_DEOBFUSCATE=0` turns it off). The card's "
+                    "obfuscation figures are the model's alone.*"
+                )
             gr.Markdown(body)
             plots = sorted((info.path / "plots").glob("*.png")) if (info.path / "plots").exists() else []
             if plots:

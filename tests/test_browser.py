@@ -83,6 +83,7 @@ def test_model_tab(page):
     page.get_by_role("tab", name="Model").click()
     page.get_by_text("Validation metrics").wait_for()
     page.get_by_text("Limitations and ethical considerations").wait_for()
+    page.get_by_text("undoes look-alike spellings before scoring").wait_for()
     page.screenshot(path=str(ARTIFACTS / "model.png"), full_page=True)
 
 
