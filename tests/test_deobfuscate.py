@@ -34,6 +34,11 @@ def deob(clf):
         ("f*ck you", "fuck you"),  # asterisks: one letter each
         ("what a c*nt", "what a cunt"),
         ("you f**king sh*t", "you fucking shit"),
+        ("you are an 𝐢𝐝𝐢𝐨𝐭", "you are an idiot"),  # styled letters (mathematical bold)
+        ("ⓘⓓⓘⓞⓣ", "idiot"),  # circled
+        ("you are an \u0456d\u0456\u043et", "you are an idiot"),  # Cyrillic і and о among Latin letters
+        ("\u0455h\u0456t", "shit"),
+        ("id\u200biot", "idiot"),  # a zero-width space inside the word
     ],
 )
 def test_obfuscations_are_undone(deob, obfuscated, plain):
@@ -51,6 +56,8 @@ def test_obfuscations_are_undone(deob, obfuscated, plain):
         "Have a lovely day, friend!!!",
         "R2D2 and C3PO",
         "*sigh* 5*3=15 and a*b, rated 4*",
+        "Привет, как дела? καλημέρα, café naïve",  # other scripts on their own are not look-alikes
+        "👨\u200d👩\u200d👧 family",  # a zero-width joiner between emoji stays
         "It cost $50, then $107 more",
         "the N word, me n my friends, u r late",  # a single letter does not join a known word
     ],

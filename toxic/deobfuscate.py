@@ -17,7 +17,9 @@ whole words plus the words of our training tweets, ``toxic/lexicon.json.gz``):
    in offensive training tweets (``sutpid`` -> ``stupid``, ``stpid`` -> ``stupid``) and only when one such word
    fits: a general spelling corrector would turn real words we do not know (``caved``) into others (``craved``).
 
-Letters masked with asterisks (``f*ck``, ``sh*t``, ``f**king``) are filled in the same way: each ``*`` one letter,
+Letters from other alphabets or styled Unicode that render as Latin ones are folded first (``𝐢𝐝𝐢𝐨𝐭``, ``ⓘⓓⓘⓞⓣ``,
+``іdіоt`` with Cyrillic letters, a zero-width space inside a word); Cyrillic and Greek only inside words that
+also have Latin letters, so Russian and Greek text is untouched. Letters masked with asterisks (``f*ck``, ``sh*t``, ``f**king``) are filled in the same way: each ``*`` one letter,
 toward the commonest offensive training word that fits, when one clearly does. Mentions, hashtags, numbers (``1st``, ``100k``, ``50s``) and pieces of fewer than three characters (``b4``,
 ``A1``) are left alone.
 What it measured (train/EXPERIMENTS.md section 9): on the suite's obfuscated val texts the mean macro-F1 drop fell
@@ -34,6 +36,7 @@ import json
 import math
 import re
 import string
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -58,6 +61,36 @@ _WORD_AND_PUNCT = re.compile(r"([A-Za-z]+)(\W*)")
 _MASKED = re.compile(r"(?<![\w*])[A-Za-z]+\*+[A-Za-z][A-Za-z*]*(?![\w*])")  # f*ck, sh*t, f**king; not *sigh*
 
 
+# Letters from other blocks that render as Latin ones. Styled letters (mathematical bold/italic/script, circled,
+# fullwidth) are folded everywhere: NFKC maps them to ASCII and no language writes words with them. Cyrillic and
+# Greek look-alikes are folded only inside a word that also has Latin letters ("іdіоt" with Cyrillic і and о), so
+# Russian or Greek text is left as it is.
+_STYLED = {
+    cp: unicodedata.normalize("NFKC", chr(cp))
+    for lo, hi in ((0xFF10, 0xFF5A), (0x1D400, 0x1D7FF), (0x24B6, 0x24E9))
+    for cp in range(lo, hi + 1)
+    if unicodedata.normalize("NFKC", chr(cp)).isascii() and unicodedata.normalize("NFKC", chr(cp)).isalnum()
+}
+_CONFUSABLE = str.maketrans(
+    "аеорсухіјѕԁһкмтвнАВЕКМНОРСТУХІЈЅαεικνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcyxijsdhkmtbhABEKMHOPCTYXIJSaeikvoptuxABEHIKMNOPTYX",
+)
+_MIXED = re.compile(r"\w*[A-Za-z]\w*")
+_FOREIGN_LOOKALIKE = re.compile(r"[\u0370-\u03ff\u0400-\u04ff\u0500-\u052f]")
+_ZERO_WIDTH_IN_WORD = re.compile(r"(?<=\w)[\u00ad\u200b-\u200d\u2060\ufeff]+(?=\w)")
+
+
+def fold_lookalike_letters(text: str) -> str:
+    """``𝐢𝐝𝐢𝐨𝐭``, ``ⓘⓓⓘⓞⓣ``, ``іdіоt`` (Cyrillic і, о), ``id\u200biot`` -> ``idiot``. ASCII text costs one check."""
+    if text.isascii():
+        return text
+    text = _ZERO_WIDTH_IN_WORD.sub("", text.translate(_STYLED))
+    return _MIXED.sub(
+        lambda m: m.group().translate(_CONFUSABLE) if _FOREIGN_LOOKALIKE.search(m.group()) else m.group(),
+        text,
+    )
+
+
 class Deobfuscator:
     """``text -> text``, deterministic; cheap (tens of microseconds a tweet, words cached)."""
 
@@ -80,6 +113,7 @@ class Deobfuscator:
         return cls(lexicon["counts"], lexicon["targets"], vocab)
 
     def __call__(self, text: str) -> str:
+        text = fold_lookalike_letters(text)
         if "*" in text:
             text = _MASKED.sub(lambda m: self.unmask(m.group()), text)
         tokens = [_PIECE.sub(lambda m: self.fix_word(m.group()), t) for t in text.split(" ")]
