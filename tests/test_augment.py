@@ -3,6 +3,7 @@ our lists are not the evaluation set's, and a tiny real training run uses both."
 
 import json
 import random
+import re
 import subprocess
 from pathlib import Path
 
@@ -116,9 +117,13 @@ def test_a_tiny_training_run_with_augmentations_and_an_unfused_export(train_pyth
     cmd = [str(train_python), "-m", "train.train", "--limit", "48", "--limit-val", "10", "--max-steps", "2"]
     cmd += ["--epochs", "1", "--no-export", "--run-dir", str(run_dir), "--threads", "1"]
     cmd += ["--augment-identity", "1.0", "--augment-obfuscate", "0.5", "--augment-templates", "16"]
+    cmd += ["--deobfuscate"]
     run = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert json.loads((run_dir / "config.json").read_text())["augment_identity"] == 1.0
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["augment_identity"] == 1.0 and config["deobfuscate"] is True
+    undone = re.search(r"deobfuscated (\d+) of 64 epoch 1 train texts", run.stdout)  # 48 rows + 16 templates
+    assert undone and int(undone.group(1)) > 0  # half the rows were obfuscated, and some of that is undone
     record = json.loads((run_dir / "history.json").read_text())[0]
     assert record["augmented"]["rows"] == 48
     assert record["augmented"]["identity_swapped"] > 0 and record["augmented"]["obfuscated"] > 10

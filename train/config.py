@@ -33,6 +33,9 @@ class TrainConfig:
     augment_templates: int = (
         3000  # extra rows per epoch from our own identity templates (augment.py; 0 = off)
     )
+    deobfuscate: bool = (
+        False  # undo look-alike spellings in train and val texts, as serving does (toxic.deobfuscate)
+    )
     seed: int = 42  # python, numpy and torch seeds
     limit: int = 0  # use only this many training rows (0 = all): smoke tests
     limit_val: int = 0  # and this many val rows per source (0 = all)

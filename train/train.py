@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
 from toxic.data import LABELS, MISSING, build_splits, data_dir, manifest_hash, verify_manifest
+from toxic.deobfuscate import Deobfuscator
 from toxic.metrics import best_threshold, binary_metrics
 from train.augment import augment_texts, template_texts
 from train.config import PACKAGED_BACKBONE, TrainConfig
@@ -179,8 +180,19 @@ def train(cfg: TrainConfig) -> Path:
         dtype=torch.float32,  # train in fp32 whatever the stored weights are; autocast handles bf16 on GPU
     ).to(device)
 
-    tok = lambda texts: tokenizer(list(texts), truncation=True, max_length=cfg.max_length)["input_ids"]  # noqa: E731
-    train_ids, val_ids = tok(tr["text"]), tok(val["text"])
+    fix = Deobfuscator.load(tokenizer.get_vocab()) if cfg.deobfuscate else None  # serving does it (toxic/)
+
+    def tok(texts, what: str) -> list[list[int]]:
+        texts = list(texts)
+        if fix is not None:
+            fixed = [fix(t) for t in texts]
+            print(
+                f"deobfuscated {sum(a != b for a, b in zip(texts, fixed, strict=True))} of {len(texts)} {what} texts"
+            )
+            texts = fixed
+        return tokenizer(texts, truncation=True, max_length=cfg.max_length)["input_ids"]
+
+    train_ids, val_ids = tok(tr["text"], "train"), tok(val["text"], "val")
     targets = torch.tensor(tr[list(LABELS)].to_numpy(), dtype=torch.long)
     lengths = np.array([len(x) for x in train_ids])
 
@@ -207,7 +219,7 @@ def train(cfg: TrainConfig) -> Path:
                 [t, f"template: toxic={a} hate={b}"]
                 for t, (a, b) in zip(extra[:10], extra_labels[:10], strict=True)
             ]
-            train_ids = tok(texts)
+            train_ids = tok(texts, f"epoch {epoch + 1} train")
             lengths = np.array([len(x) for x in train_ids])
             (run_dir / f"augmented_epoch{epoch + 1}.json").write_text(json.dumps(augmented, indent=2))
             augmented = {k: v for k, v in augmented.items() if k != "examples"}
