@@ -35,7 +35,6 @@ import itertools
 import json
 import math
 import re
-import string
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
@@ -100,6 +99,10 @@ class Deobfuscator:
         self.known = words | {w for w, c in counts.items() if c >= KNOWN_COUNT and len(w) >= 3}
         self.joinable = words | {w for w, c in counts.items() if c >= JOIN_COUNT}
         self.targets = frozenset(targets)
+        self._missing_one: dict[str, set[str]] = {}  # a target with one inner letter dropped -> the targets
+        for t in self.targets:
+            for i in range(1, len(t) - 1):
+                self._missing_one.setdefault(t[:i] + t[i + 1 :], set()).add(t)
         self._seen = words | set(counts)
         self._log_total = math.log(sum(counts.values()) + 1)
         self.fix_word = functools.lru_cache(maxsize=65536)(self._fix_word)
@@ -164,9 +167,9 @@ class Deobfuscator:
         """The one offensive training word one swap or one missing letter away from an unseen ``word``."""
         if len(word) < 4 or word in self._seen:
             return None
-        candidates = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(1, len(word) - 2)}
-        candidates |= {word[:i] + c + word[i:] for i in range(1, len(word)) for c in string.ascii_lowercase}
-        fits = sorted(((self.counts.get(c, 0), c) for c in candidates & self.targets), reverse=True)
+        swapped = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(1, len(word) - 2)}
+        candidates = (swapped & self.targets) | self._missing_one.get(word, set())
+        fits = sorted(((self.counts.get(c, 0), c) for c in candidates), reverse=True)
         if not fits or (len(fits) > 1 and fits[1][0] * 3 > fits[0][0]):  # none, or no clear favourite
             return None
         return fits[0][1]
@@ -190,9 +193,13 @@ class Deobfuscator:
                     i = j
                     continue
             if i + 1 < len(tokens) and tokens[i].isalpha():  # "idi ot", "idi ot!"
-                m = _WORD_AND_PUNCT.fullmatch(tokens[i + 1])
+                a = tokens[i].lower()
+                both_known = (
+                    a in self.known and tokens[i + 1].lower() in self.known
+                )  # the usual case: no regex
+                m = None if both_known else _WORD_AND_PUNCT.fullmatch(tokens[i + 1])
                 if m:
-                    a, b = tokens[i].lower(), m.group(1).lower()
+                    b = m.group(1).lower()
                     unknown = [p for p in (a, b) if len(p) > 1 and p not in self.known]  # "the N" stays
                     if (a + b) in self.joinable and len(a + b) >= 3 and unknown:
                         out.append(a + b + m.group(2))
