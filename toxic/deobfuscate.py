@@ -103,9 +103,9 @@ class Deobfuscator:
         for t in self.targets:
             for i in range(1, len(t) - 1):
                 self._missing_one.setdefault(t[:i] + t[i + 1 :], set()).add(t)
-        self._seen = words | set(counts)
+        self._vocab = words
         self._log_total = math.log(sum(counts.values()) + 1)
-        self.fix_word = functools.lru_cache(maxsize=65536)(self._fix_word)
+        self.fix_word = functools.lru_cache(maxsize=16384)(self._fix_word)  # ~4 MB when full
 
     @classmethod
     def load(cls, vocab: Iterable[str] = (), path: Path = LEXICON) -> Deobfuscator:
@@ -135,7 +135,7 @@ class Deobfuscator:
         if core in self.known or not core:
             return piece
         leet = any(c in LEET_BACK for c in core)
-        unseen = core not in self._seen
+        unseen = not self._seen(core)
         for spelling in _unleet(core) if leet else [core]:
             for candidate in _shorten_runs(spelling, _RUN2 if unseen else _RUN3):
                 if candidate in self.known:
@@ -165,7 +165,7 @@ class Deobfuscator:
 
     def _typo(self, word: str) -> str | None:
         """The one offensive training word one swap or one missing letter away from an unseen ``word``."""
-        if len(word) < 4 or word in self._seen:
+        if len(word) < 4 or self._seen(word):
             return None
         swapped = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(1, len(word) - 2)}
         candidates = (swapped & self.targets) | self._missing_one.get(word, set())
@@ -208,6 +208,10 @@ class Deobfuscator:
             out.append(tokens[i])
             i += 1
         return out
+
+    def _seen(self, word: str) -> bool:
+        """In the tokenizer's vocabulary or in our training tweets, however rarely."""
+        return word in self.counts or word in self._vocab
 
     def _word(self, piece: str) -> bool:
         return piece in self.known if len(piece) > 1 else piece in "aiu"
