@@ -6,8 +6,8 @@
     {'toxic': 0.03, 'hate': 0.01, 'labels': []}
 
 Texts are cleaned (``toxic.text``) and look-alike spellings undone (``toxic.deobfuscate``: ``1d10t`` -> ``idiot``)
-before tokenizing. Speed comes from three things: texts are tokenized in one Rust call, sorted by length and batched so padding is
-minimal, and the int8 graph runs with onnxruntime's fusions. Long texts are never truncated: they are cut into
+before tokenizing. Speed comes from three things: texts are tokenized in one Rust call, sorted by length and
+batched so padding is minimal, and the int8 graph runs with onnxruntime's fusions. Long texts are never truncated: they are cut into
 overlapping windows and a text's score is the maximum over its windows.
 """
 
@@ -138,9 +138,9 @@ class Classifier:
         self._cls = self.tokenizer.token_to_id("[CLS]")
         self._sep = self.tokenizer.token_to_id("[SEP]")
         self._pad = self.tokenizer.token_to_id("[PAD]") or 0
-        if deobfuscate is None:
-            off = ("0", "false", "no", "off")
-            deobfuscate = os.environ.get("TOXIC_DEOBFUSCATE", "1").strip().lower() not in off
+        if deobfuscate is None:  # read as toxic.settings reads it
+            flag = os.environ.get("TOXIC_DEOBFUSCATE", "1").strip().lower()
+            deobfuscate = flag in {"1", "true", "yes", "on"}
         # 1d10t -> idiot, stuuupid -> stupid, i d i o t -> idiot: see toxic/deobfuscate.py
         self.deobfuscator = Deobfuscator.load(self.tokenizer.get_vocab()) if deobfuscate else None
         self.window = info.max_length - 2  # tokens of text per window, between [CLS] and [SEP]
