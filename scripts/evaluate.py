@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         names = _names(args.models)
         modes = {"on": (True,), "off": (False,), "both": (True, False)}[args.deobfuscate]
         classifiers = {
-            (n if on or args.deobfuscate == "off" else f"{n} raw"): Classifier.load(
+            (f"{n} raw" if args.deobfuscate == "both" and not on else n): Classifier.load(
                 m, threads=args.threads, deobfuscate=on
             )
             for on in modes

@@ -7,8 +7,8 @@
 
 Texts are cleaned (``toxic.text``) and look-alike spellings undone (``toxic.deobfuscate``: ``1d10t`` -> ``idiot``)
 before tokenizing. Speed comes from three things: texts are tokenized in one Rust call, sorted by length and
-batched so padding is minimal, and the int8 graph runs with onnxruntime's fusions. Long texts are never truncated: they are cut into
-overlapping windows and a text's score is the maximum over its windows.
+batched so padding is minimal, and the int8 graph runs with onnxruntime's fusions. Long texts are never
+truncated: they are cut into overlapping windows and a text's score is the maximum over its windows.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from tokenizers import Tokenizer
 
 from toxic.deobfuscate import Deobfuscator
 from toxic.errors import InputError, ModelError
+from toxic.settings import env_flag
 from toxic.text import clean_text
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -138,9 +139,8 @@ class Classifier:
         self._cls = self.tokenizer.token_to_id("[CLS]")
         self._sep = self.tokenizer.token_to_id("[SEP]")
         self._pad = self.tokenizer.token_to_id("[PAD]") or 0
-        if deobfuscate is None:  # read as toxic.settings reads it
-            flag = os.environ.get("TOXIC_DEOBFUSCATE", "1").strip().lower()
-            deobfuscate = flag in {"1", "true", "yes", "on"}
+        if deobfuscate is None:
+            deobfuscate = env_flag("TOXIC_DEOBFUSCATE", "1")
         # 1d10t -> idiot, stuuupid -> stupid, i d i o t -> idiot: see toxic/deobfuscate.py
         self.deobfuscator = Deobfuscator.load(self.tokenizer.get_vocab()) if deobfuscate else None
         self.window = info.max_length - 2  # tokens of text per window, between [CLS] and [SEP]

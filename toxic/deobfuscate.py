@@ -36,6 +36,7 @@ import json
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -47,6 +48,7 @@ KNOWN_COUNT = 3  # a training word seen this often is a known word
 JOIN_COUNT = 20  # joining pieces needs a commoner word: ``declassify fisa`` is not ``declassifyfisa``
 MAX_CANDIDATES = 16  # spellings tried per word, bounding the cost of words full of look-alikes
 MAX_WORD = 40  # longer pieces are not words: left alone, which bounds the work on a 1 MB "word"
+MAX_SPELLED = 40  # letters of one spelled-out run segmented into words (the cost is quadratic)
 
 _PIECE = re.compile(r"(?<![#@\w$!])[A-Za-z0-9@$!]+")
 _NUMBER = re.compile(
@@ -55,7 +57,6 @@ _NUMBER = re.compile(
 )  # 1st, 100k, 50s, 10pm: numbers, not leetspeak
 _RUN3 = re.compile(r"([a-z])\1{2,}")
 _RUN2 = re.compile(r"([a-z])\1+")
-MAX_SPELLED = 40  # letters of one spelled-out run segmented into words (the cost is quadratic)
 _WORD_AND_PUNCT = re.compile(r"([A-Za-z]+)(\W*)")
 _MASKED = re.compile(r"(?<![\w*])[A-Za-z]+\*+[A-Za-z][A-Za-z*]*(?![\w*])")  # f*ck, sh*t, f**king; not *sigh*
 
@@ -65,10 +66,10 @@ _MASKED = re.compile(r"(?<![\w*])[A-Za-z]+\*+[A-Za-z][A-Za-z*]*(?![\w*])")  # f*
 # Greek look-alikes are folded only inside a word that also has Latin letters ("іdіоt" with Cyrillic і and о), so
 # Russian or Greek text is left as it is.
 _STYLED = {
-    cp: unicodedata.normalize("NFKC", chr(cp))
+    cp: ascii_form
     for lo, hi in ((0xFF10, 0xFF5A), (0x1D400, 0x1D7FF), (0x24B6, 0x24E9))
     for cp in range(lo, hi + 1)
-    if unicodedata.normalize("NFKC", chr(cp)).isascii() and unicodedata.normalize("NFKC", chr(cp)).isalnum()
+    if (ascii_form := unicodedata.normalize("NFKC", chr(cp))).isascii() and ascii_form.isalnum()
 }
 _CONFUSABLE = str.maketrans(
     "аеорсухіјѕԁһкмтвнАВЕКМНОРСТУХІЈЅαεικνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧ",
@@ -151,28 +152,22 @@ class Deobfuscator:
         if len(piece) > MAX_WORD:
             return piece
         pattern = re.compile(re.escape(piece.lower()).replace(r"\*", "[a-z]"))
-        fits = sorted(
-            (
-                (self.counts.get(w, 0), w)
-                for w in self.targets
-                if len(w) == len(piece) and pattern.fullmatch(w)
-            ),
-            reverse=True,
-        )
-        if not fits or (len(fits) > 1 and fits[1][0] * 2 > fits[0][0]):
-            return piece
-        return fits[0][1]
+        fits = [w for w in self.targets if len(w) == len(piece) and pattern.fullmatch(w)]
+        return self._favourite(fits, margin=2) or piece
 
     def _typo(self, word: str) -> str | None:
         """The one offensive training word one swap or one missing letter away from an unseen ``word``."""
         if len(word) < 4 or self._seen(word):
             return None
         swapped = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(1, len(word) - 2)}
-        candidates = (swapped & self.targets) | self._missing_one.get(word, set())
-        fits = sorted(((self.counts.get(c, 0), c) for c in candidates), reverse=True)
-        if not fits or (len(fits) > 1 and fits[1][0] * 3 > fits[0][0]):  # none, or no clear favourite
+        return self._favourite((swapped & self.targets) | self._missing_one.get(word, set()), margin=3)
+
+    def _favourite(self, words: Iterable[str], margin: float) -> str | None:
+        """The commonest of ``words`` in training, if ``margin`` times commoner than the next; else None."""
+        ranked = sorted(((self.counts.get(w, 0), w) for w in words), reverse=True)
+        if not ranked or (len(ranked) > 1 and ranked[1][0] * margin > ranked[0][0]):
             return None
-        return fits[0][1]
+        return ranked[0][1]
 
     # --- spaces -----------------------------------------------------------------------------------------------
 
@@ -194,9 +189,8 @@ class Deobfuscator:
                     continue
             if i + 1 < len(tokens) and tokens[i].isalpha():  # "idi ot", "idi ot!"
                 a = tokens[i].lower()
-                both_known = (
-                    a in self.known and tokens[i + 1].lower() in self.known
-                )  # the usual case: no regex
+                # two known words, the usual case, need no regex
+                both_known = a in self.known and tokens[i + 1].lower() in self.known
                 m = None if both_known else _WORD_AND_PUNCT.fullmatch(tokens[i + 1])
                 if m:
                     b = m.group(1).lower()
@@ -234,7 +228,7 @@ class Deobfuscator:
 
 def _unleet(word: str) -> list[str]:
     options = [LEET_BACK.get(c, c) for c in word]
-    if _product_size(options) > MAX_CANDIDATES:
+    if math.prod(len(o) for o in options) > MAX_CANDIDATES:
         return [word]
     return ["".join(p) for p in itertools.product(*options)]
 
@@ -252,27 +246,17 @@ def _shorten_runs(word: str, pattern: re.Pattern = _RUN3) -> list[str]:
     return out
 
 
-def _product_size(options: list[str]) -> int:
-    size = 1
-    for o in options:
-        size *= len(o)
-    return size
-
-
 def build_lexicon(texts: Iterable[str], toxic: Iterable[int], min_texts: int = 15, rate: float = 0.8) -> dict:
     """Word counts of training ``texts`` (lower-cased) and the target words: words of 4+ letters in at least
     ``min_texts`` texts with a known ``toxic`` label, ``rate`` or more of them offensive."""
-    counts: dict[str, int] = {}
-    in_texts: dict[str, int] = {}
-    in_toxic: dict[str, int] = {}
+    counts, in_texts, in_toxic = Counter(), Counter(), Counter()
     for text, y in zip(texts, toxic, strict=True):
         words = re.findall(r"[a-z]+", text.lower())
-        for w in words:
-            counts[w] = counts.get(w, 0) + 1
+        counts.update(words)
         if y >= 0:
-            for w in set(words):
-                in_texts[w] = in_texts.get(w, 0) + 1
-                in_toxic[w] = in_toxic.get(w, 0) + int(y == 1)
+            in_texts.update(set(words))
+            if y == 1:
+                in_toxic.update(set(words))
     targets = sorted(
         w for w, n in in_texts.items() if n >= min_texts and len(w) >= 4 and in_toxic[w] / n >= rate
     )

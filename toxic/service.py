@@ -83,8 +83,11 @@ class Service:
     def read_as(self, text: str, limit: int = 300) -> str | None:
         """The text as the model read it when undoing look-alike spellings changed it (``1d10t`` -> ``idiot``),
         cut to ``limit`` characters; None when nothing was undone."""
-        read = self.clf.normalize(text)
-        if not read or read == clean_text(text):
+        if self.clf.deobfuscator is None:
+            return None
+        cleaned = clean_text(text)
+        read = self.clf.deobfuscator(cleaned) if cleaned else cleaned
+        if read == cleaned:
             return None
         return read if len(read) <= limit else read[:limit] + "…"
 

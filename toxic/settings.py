@@ -30,7 +30,8 @@ from pathlib import Path
 from toxic.errors import ToxicError
 
 
-def _flag(name: str, default: str = "0") -> bool:
+def env_flag(name: str, default: str = "0") -> bool:
+    """1, true, yes or on (any case) -> True; anything else -> False."""
     return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
 
 
@@ -82,7 +83,7 @@ class Settings:
             model=os.environ.get("TOXIC_MODEL") or None,
             model_revision=os.environ.get("TOXIC_MODEL_REVISION") or None,
             threads=_int("TOXIC_THREADS", 0),
-            deobfuscate=_flag("TOXIC_DEOBFUSCATE", "1"),
+            deobfuscate=env_flag("TOXIC_DEOBFUSCATE", "1"),
             max_upload_mb=_int("TOXIC_MAX_UPLOAD_MB", 200),
             max_rows=_int("TOXIC_MAX_ROWS", 1_000_000),
             max_text_chars=_int("TOXIC_MAX_TEXT_CHARS", 1_000_000),
@@ -91,10 +92,10 @@ class Settings:
             log_salt=salt,
             dashboard_auth=tuple(auth.split(":", 1)) if auth else None,  # type: ignore[arg-type]
             flag_dir=Path(os.environ.get("TOXIC_FLAG_DIR", "flagged")),
-            mcp=_flag("TOXIC_MCP"),
-            share=_flag("TOXIC_SHARE"),
+            mcp=env_flag("TOXIC_MCP"),
+            share=env_flag("TOXIC_SHARE"),
             queue_size=_int("TOXIC_QUEUE_SIZE", 256),
-            batching=_flag("TOXIC_BATCHING", "1"),
+            batching=env_flag("TOXIC_BATCHING", "1"),
             server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
             server_port=_int("GRADIO_SERVER_PORT", 7860),
         )
