@@ -243,7 +243,8 @@ def build(service: Service) -> gr.Blocks:
     # --- layout ---------------------------------------------------------------------------------------------------
 
     info = service.clf.info
-    with gr.Blocks(title="toxic: offline toxic-comment classifier") as demo:
+    # analytics off: the app makes no outbound calls (Gradio's would send usage data and check its version online)
+    with gr.Blocks(title="toxic: offline toxic-comment classifier", analytics_enabled=False) as demo:
         gr.Markdown(
             f"# toxic\nAn open toxic-comment classifier that runs offline: `{info.model_id}` ({info.version}), "
             "int8 ONNX. Two independent labels: **toxic** (insults, profanity, threats, hate) and **hate** "

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -30,13 +31,13 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
+CALL_TIMEOUT_S = 60  # a call with no answer by then is an error: a lost call must not hang the run
 
 
 # --- the servers --------------------------------------------------------------------------------------------------
@@ -123,6 +124,10 @@ class Server:
         )
         return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
 
+    def log_tail(self, lines: int = 30) -> str:
+        self.log.flush()
+        return "\n".join(Path(self.log.name).read_text(errors="replace").splitlines()[-lines:])
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -171,7 +176,7 @@ def one_client_latency(url: str, texts: list[str], calls: int) -> dict[str, list
     times: dict[str, list[float]] = {"rest_mixed": [], "classify": [], "noop": []}
     with httpx.Client(base_url=url, timeout=30) as http:
         times = {"rest": rest_times(http, texts, calls), **times}
-        client = Client(url, verbose=False)
+        client = Client(url, verbose=False, httpx_kwargs={"timeout": CALL_TIMEOUT_S})
         for i in range(calls + 10):
             text = texts[i % len(texts)]
             for name in ("rest_mixed", "classify", "noop"):
@@ -179,30 +184,36 @@ def one_client_latency(url: str, texts: list[str], calls: int) -> dict[str, list
                 if name == "rest_mixed":
                     http.post("/api/v1/classify", json={"text": text}).raise_for_status()
                 else:
-                    client.predict(text, api_name=f"/{name}")
+                    client.submit(text, api_name=f"/{name}").result(timeout=CALL_TIMEOUT_S)
                 if i >= 10:  # the first calls warm up connections
                     times[name].append(time.perf_counter() - start)
+        client.close()
     return times
 
 
 def _load_worker(
     url: str, kind: str, threads: int, seconds: float, texts: list[str], start_at: float
 ) -> dict:
-    """kind: "rest", or a gradio endpoint name ("/classify", "/noop")."""
-    """One process of the load: `threads` clients calling back to back until the deadline."""
+    """One process of the load: `threads` clients calling back to back until the deadline. kind: "rest", or a
+    Gradio endpoint name ("/classify", "/noop"). Every call is bounded by CALL_TIMEOUT_S."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
 
     def run(offset: int) -> None:
-        if kind != "rest":
-            from gradio_client import Client
+        try:
+            if kind != "rest":
+                from gradio_client import Client
 
-            client = Client(url, verbose=False)
-            call = lambda text: client.predict(text, api_name=kind)  # noqa: E731
-        else:
-            http = httpx.Client(base_url=url, timeout=60)
-            call = lambda text: http.post("/api/v1/classify", json={"text": text}).raise_for_status()  # noqa: E731
+                client = Client(url, verbose=False, httpx_kwargs={"timeout": CALL_TIMEOUT_S})
+                call = lambda text: client.submit(text, api_name=kind).result(timeout=CALL_TIMEOUT_S)  # noqa: E731
+            else:
+                http = httpx.Client(base_url=url, timeout=CALL_TIMEOUT_S)
+                call = lambda text: http.post("/api/v1/classify", json={"text": text}).raise_for_status()  # noqa: E731
+        except Exception as e:  # noqa: BLE001 (a client that cannot connect is an error of the run, counted)
+            with lock:
+                errors.append(f"connect: {type(e).__name__}: {e}"[:200])
+            return
         while time.time() < start_at:
             time.sleep(0.005)
         deadline = start_at + seconds
@@ -217,23 +228,39 @@ def _load_worker(
                     latencies.append(time.perf_counter() - t0)
             except Exception as e:  # noqa: BLE001 (every failure is counted and reported)
                 with lock:
-                    errors.append(f"{type(e).__name__}: {e}"[:200])
+                    errors.append(f"{type(e).__name__}: {e or f'no answer in {CALL_TIMEOUT_S} s'}"[:200])
 
-    pool = [threading.Thread(target=run, args=(k * 13,)) for k in range(threads)]
+    pool = [threading.Thread(target=run, args=(k * 13,), daemon=True) for k in range(threads)]
     for t in pool:
         t.start()
     for t in pool:
-        t.join(seconds + 120)
-    return {"latencies": latencies, "errors": errors}
+        t.join(max(0.0, start_at - time.time()) + seconds + CALL_TIMEOUT_S + 30)
+    with lock:
+        hung = sum(t.is_alive() for t in pool)
+        return {"latencies": list(latencies), "errors": errors + ["a client still waiting at the end"] * hung}
+
+
+def load_on(server: Server, kind: str, clients: int, seconds: float, texts: list[str], procs: int) -> dict:
+    """`load` against a server; when calls failed, prints their errors and the end of the server's log."""
+    figures = load(server.url, kind, clients, seconds, texts, procs)
+    if figures["errors"]:
+        print(f"   {kind}: {figures['errors']} failed calls, e.g. {figures['error_examples']}", flush=True)
+        print("   the server's log ends:\n" + server.log_tail(), flush=True)
+    return figures
 
 
 def load(url: str, kind: str, clients: int, seconds: float, texts: list[str], procs: int = 4) -> dict:
     procs = min(procs, clients)
     per = [clients // procs + (1 if k < clients % procs else 0) for k in range(procs)]
     start_at = time.time() + 5 + clients * 0.1  # every client connected before the clock starts
-    with ProcessPoolExecutor(procs) as pool:
-        parts = list(pool.map(_load_worker, [url] * procs, [kind] * procs, per, [seconds] * procs,
-                              [texts] * procs, [start_at] * procs))  # fmt: skip
+    jobs = [(url, kind, n, seconds, texts, start_at) for n in per]
+    # spawned, not forked: this process already runs client threads (a Gradio heartbeat), and a fork can copy a
+    # lock one of them holds. multiprocessing.Pool, not ProcessPoolExecutor: leaving the block terminates the
+    # workers, so a thread stuck in a client library cannot keep the run from ending.
+    with multiprocessing.get_context("spawn").Pool(procs) as pool:
+        parts = pool.starmap_async(_load_worker, jobs).get(
+            start_at - time.time() + seconds + CALL_TIMEOUT_S + 120
+        )
     latencies = [x for p in parts for x in p["latencies"]]
     errors = [x for p in parts for x in p["errors"]]
     return {
@@ -304,6 +331,7 @@ def main() -> None:
     if args.quick:
         args.clients, args.seconds, args.calls, args.csv_rows = 8, 10, 50, 5000
 
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # the clients and their workers send nothing out either
     texts = val_texts()
     env = {"TOXIC_THREADS": str(args.threads)} if args.threads else {}
     serve_cmd = [PY, str(Path(__file__).resolve()), "--serve"]
@@ -329,13 +357,12 @@ def main() -> None:
             }  # fmt: skip
 
             print(f"3/5 load: {args.clients} clients x {args.seconds:.0f} s, four times", flush=True)
-            figures["load_gradio_batching"] = load(
-                server.url, "/classify", args.clients, args.seconds, texts, args.procs
-            )
-            figures["load_gradio_noop"] = load(
-                server.url, "/noop", args.clients, args.seconds, texts, args.procs
-            )
-            figures["load_rest"] = load(server.url, "rest", args.clients, args.seconds, texts, args.procs)
+            for phase, kind in (
+                ("load_gradio_batching", "/classify"),
+                ("load_gradio_noop", "/noop"),
+                ("load_rest", "rest"),
+            ):
+                figures[phase] = load_on(server, kind, args.clients, args.seconds, texts, args.procs)
             print("4/5 memory", flush=True)
             figures["rss_mb"], figures["peak_rss_mb"] = server.memory_mb()
 
@@ -358,8 +385,8 @@ def main() -> None:
         plain = Server(serve_cmd, {**env, "TOXIC_BATCHING": "0"}, work)
         try:
             print("   load without batching (TOXIC_BATCHING=0)", flush=True)
-            figures["load_gradio_no_batching"] = load(
-                plain.url, "/classify", args.clients, args.seconds, texts, args.procs
+            figures["load_gradio_no_batching"] = load_on(
+                plain, "/classify", args.clients, args.seconds, texts, args.procs
             )
         finally:
             plain.stop()

@@ -117,6 +117,11 @@ def test_healthz_metrics_and_rest(app_server):
     )
 
 
+def test_the_app_sends_no_analytics(app_server):
+    """Offline by design: Gradio's usage analytics (on unless an app turns them off) stay off."""
+    assert httpx.get(app_server.url + "/config").json()["analytics_enabled"] is False
+
+
 @pytest.mark.parametrize(
     "text",
     ["", "   \n\t ", "\x00\x01\x1b[31m control \x7f", "😂🔥💯 émojis ünïcödé 你好", "x" * 1_000_000],
