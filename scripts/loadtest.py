@@ -54,6 +54,7 @@ def serve() -> None:
     from toxic.service import Service, open_log_or_warn
     from toxic.settings import Settings
 
+    app.hide_matplotlib()  # as app.main does: without it the first event imports matplotlib (~26 MB)
     settings = Settings.from_env()
     service = Service(settings, log=open_log_or_warn(settings))
     demo = app.build(service)

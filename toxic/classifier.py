@@ -110,7 +110,7 @@ class Classifier:
         info: ModelInfo,
         threads: int | None = None,
         batch_size: int = 32,
-        max_batch_tokens: int = 2048,
+        max_batch_tokens: int = 512,
         deobfuscate: bool | None = None,
     ) -> None:
         self.info = info
@@ -118,9 +118,11 @@ class Classifier:
         self.thresholds = dict(info.thresholds)
         self.batch_size = batch_size
         # onnxruntime's memory arena keeps the largest batch's buffers for good: capping a batch's padded tokens
-        # caps that (peak RSS after 2,000 val tweets 236 -> 188 MB, the same texts/s: train/EXPERIMENTS.md s. 8)
+        # caps that, and so does not caching a memory plan per input shape (peak RSS after 12,000 tweets
+        # 315 -> 232 MB at the same texts/s: train/EXPERIMENTS.md sections 8 and 10)
         self.max_batch_tokens = max_batch_tokens
         options = ort.SessionOptions()
+        options.enable_mem_pattern = False
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or int(os.environ.get("TOXIC_THREADS", "0")) or 0
         options.inter_op_num_threads = 1
