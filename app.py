@@ -18,7 +18,12 @@ import re
 import sys
 from pathlib import Path
 
-import gradio as gr
+if __name__ == "__main__":  # before Gradio's import: it would import packages this app never uses
+    from toxic.startup import keep_out_unused
+
+    keep_out_unused()
+
+import gradio as gr  # noqa: E402 (after keep_out_unused)
 import pandas as pd
 
 from toxic.batch import pick_column, read_chunks, sniff
@@ -31,17 +36,9 @@ EXAMPLES_FILE = Path(__file__).parent / "examples" / "comments.csv"
 CORRECTIONS = ["not toxic", "toxic, not hate", "toxic and hate"]
 
 
-def hide_matplotlib() -> None:
-    """For ``python app.py``: this process never draws with matplotlib, but the environment has it (the evaluation
-    suite plots with it), and when it can be imported Gradio imports it and pyplot at the first event (to pin its
-    backend) and pandas' Styler at the first gr.Dataframe: ~0.9 s of start-up and ~17 MB. Marked missing,
-    both carry on without it."""
-    sys.modules.setdefault("matplotlib", None)  # type: ignore[arg-type]  # None: "not installed" to import
-
-
 def import_styler_without_matplotlib() -> None:
     """For ``build()`` in any process (tests, an app that mounts ours): the gr.Dataframe built here imports pandas'
-    Styler, which imports matplotlib.pyplot (see hide_matplotlib). Import Styler once with matplotlib hidden, then
+    Styler, which imports matplotlib.pyplot (see toxic/startup.py). Import Styler once with matplotlib hidden, then
     unhide it: a later ``import matplotlib`` anywhere else works as usual."""
     if "pandas.io.formats.style" in sys.modules or "matplotlib" in sys.modules:
         return
@@ -386,7 +383,6 @@ def build(service: Service) -> gr.Blocks:
 
 
 def main() -> None:
-    hide_matplotlib()
     settings = Settings.from_env()
     service = Service(settings, log=open_log_or_warn(settings))
     demo = build(service)

@@ -45,16 +45,18 @@ CALL_TIMEOUT_S = 60  # a call with no answer by then is an error: a lost call mu
 
 def serve() -> None:
     """The app exactly as app.py builds it, plus a no-op Gradio endpoint with the same input and output."""
+    sys.path.insert(0, str(REPO))
+    from toxic.startup import keep_out_unused
+
+    keep_out_unused()  # as `python app.py` does: without it Gradio imports matplotlib (~26 MB) and mcp
     import gradio as gr
     import uvicorn
 
-    sys.path.insert(0, str(REPO))
     import app
     from toxic.server import build_app
     from toxic.service import Service, open_log_or_warn
     from toxic.settings import Settings
 
-    app.hide_matplotlib()  # as app.main does: without it the first event imports matplotlib (~26 MB)
     settings = Settings.from_env()
     service = Service(settings, log=open_log_or_warn(settings))
     demo = app.build(service)

@@ -4,6 +4,7 @@ and every bad input from the issue, each followed by a normal request that must 
 import io
 import os
 import re
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -253,9 +254,6 @@ def test_the_app_builds_without_importing_matplotlib(tmp_path):
     """gr.Dataframe imports pandas' Styler, which imports matplotlib.pyplot for colour maps the app never draws
     (0.9 s of start-up, ~17 MB). In a fresh process, building the app must leave matplotlib unimported, and a
     later ``import matplotlib`` must still work."""
-    import os
-    import subprocess
-
     code = (
         "import sys, app; from toxic.service import Service; from toxic.settings import Settings; "
         "app.build(Service(Settings.from_env(), log=None)); "
@@ -273,3 +271,28 @@ def test_the_app_builds_without_importing_matplotlib(tmp_path):
         check=True,
     )
     assert out.stdout.split()[-3:] == ["False", "True", "True"], out.stdout + out.stderr
+
+
+def test_mcp_server_only_when_asked(tmp_path):
+    """TOXIC_MCP=1: LLM agents get the endpoints as MCP tools (classify among them). Without it there is no MCP
+    route, and `python app.py` keeps Gradio from importing the `mcp` package at all (toxic/startup.py)."""
+    from scripts.loadtest import Server
+
+    for flag in ("1", "0"):
+        server = Server([sys.executable, "app.py"], {"TOXIC_MCP": flag}, tmp_path)
+        try:
+            schema = httpx.get(server.url + "/gradio_api/mcp/schema")
+        finally:
+            server.stop()
+        if flag == "1":
+            assert schema.status_code == 200 and "classify" in {tool["name"] for tool in schema.json()}
+        else:
+            assert schema.status_code == 404
+    code = "import sys; from toxic.startup import keep_out_unused; keep_out_unused(); import gradio; "
+    code += "print(sys.modules.get('mcp') is not None)"
+    for flag, imported in (("0", "False"), ("1", "True")):
+        env = {**os.environ, "TOXIC_MCP": flag, "PYTHONPATH": str(REPO)}
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert out.stdout.strip() == imported, out.stderr[-2000:]
