@@ -15,7 +15,6 @@ import hashlib
 import html
 import os
 import re
-import sys
 from pathlib import Path
 
 if __name__ == "__main__":  # before Gradio's import: it would import packages this app never uses
@@ -31,22 +30,10 @@ from toxic.errors import ToxicError
 from toxic.explain import for_highlight
 from toxic.service import Service, histogram_frame, open_log_or_warn
 from toxic.settings import Settings
+from toxic.startup import import_styler_without_matplotlib
 
 EXAMPLES_FILE = Path(__file__).parent / "examples" / "comments.csv"
 CORRECTIONS = ["not toxic", "toxic, not hate", "toxic and hate"]
-
-
-def import_styler_without_matplotlib() -> None:
-    """For ``build()`` in any process (tests, an app that mounts ours): the gr.Dataframe built here imports pandas'
-    Styler, which imports matplotlib.pyplot (see toxic/startup.py). Import Styler once with matplotlib hidden, then
-    unhide it: a later ``import matplotlib`` anywhere else works as usual."""
-    if "pandas.io.formats.style" in sys.modules or "matplotlib" in sys.modules:
-        return
-    sys.modules["matplotlib"] = None  # type: ignore[assignment]  # import machinery: None means "not there"
-    try:
-        import pandas.io.formats.style  # noqa: F401
-    finally:
-        del sys.modules["matplotlib"]
 
 
 def _user_error(fn):

@@ -1,5 +1,6 @@
 """What ``python app.py`` keeps out of its process: packages the environment has, which the app never uses but
-Gradio would import anyway, costing start-up time and memory. Call ``keep_out_unused()`` before ``import gradio``.
+Gradio would import anyway, costing start-up time and memory. Call ``keep_out_unused()`` before ``import gradio``;
+``import_styler_without_matplotlib()`` is for any process that builds the app.
 
 - ``matplotlib``: installed for the evaluation suite's plots. When it can be imported, Gradio imports it and pyplot
   at the first event (to pin its backend), and pandas' Styler imports it at the first gr.Dataframe: ~0.9 s of
@@ -17,9 +18,20 @@ import sys
 from toxic.settings import env_flag
 
 
-def keep_out_unused() -> list[str]:
-    """Mark the unused packages missing for this process; returns their names."""
-    names = ["matplotlib"] + ([] if env_flag("TOXIC_MCP") else ["mcp"])
-    for name in names:
+def keep_out_unused() -> None:
+    """Mark the unused packages missing for this process."""
+    for name in ["matplotlib"] + ([] if env_flag("TOXIC_MCP") else ["mcp"]):
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]
-    return names
+
+
+def import_styler_without_matplotlib() -> None:
+    """For ``app.build()`` in any process (tests, an app that mounts ours), where matplotlib may stay importable:
+    the gr.Dataframe it builds imports pandas' Styler, which imports matplotlib.pyplot. Import Styler once with
+    matplotlib marked missing, then unmark it: a later ``import matplotlib`` anywhere else works as usual."""
+    if "pandas.io.formats.style" in sys.modules or "matplotlib" in sys.modules:
+        return
+    sys.modules["matplotlib"] = None  # type: ignore[assignment]
+    try:
+        import pandas.io.formats.style  # noqa: F401
+    finally:
+        del sys.modules["matplotlib"]
