@@ -112,7 +112,7 @@ def export_ops(train_python: Path, run_dir: Path, out: Path, options: str) -> st
 
 @pytest.mark.slow
 @pytest.mark.train
-def test_a_tiny_training_run_with_augmentations_and_an_unfused_export(train_python, tmp_path):
+def test_a_tiny_training_run_with_augmentations_then_unfused_s8_and_static_exports(train_python, tmp_path):
     run_dir = tmp_path / "run"
     cmd = [str(train_python), "-m", "train.train", "--limit", "48", "--limit-val", "10", "--max-steps", "2"]
     cmd += ["--epochs", "1", "--no-export", "--run-dir", str(run_dir), "--threads", "1"]
@@ -157,11 +157,23 @@ def test_a_tiny_training_run_with_augmentations_and_an_unfused_export(train_pyth
     assert 20 * 2**20 < size < 24 * 2**20  # half of fp16's ~44 MiB: two runs fit a call's 64 MiB
 
     # the same tiny run through the export without fusions (--no-fuse; the default export is fused, and
-    # test_container exports that way): the graph as Optimum wrote it, then int8, then serving
+    # test_container exports that way) and with s8 weights (--signed-weights; the default is u8): the graph as
+    # Optimum wrote it, then int8, then serving
     out = tmp_path / "unfused"
-    ops = export_ops(train_python, run_dir, out, "fused=False")
+    ops = export_ops(train_python, run_dir, out, "fused=False, signed_weights=True")
     assert "Attention" not in ops and "SkipLayerNormalization" not in ops and "MatMulInteger" in ops, ops
-    assert json.loads((out / "toxic.json").read_text())["graph"] == "as exported"
+    meta = json.loads((out / "toxic.json").read_text())
+    assert meta["graph"] == "as exported" and "s8 weights" in meta["quantization"]
+    code = (
+        "import onnx; from onnx import TensorProto as T; m = onnx.load('model.onnx'); "
+        "w = {t.name: t.data_type for t in m.graph.initializer}; "
+        "print(sorted({T.DataType.Name(w[n.input[1]]) for n in m.graph.node if n.op_type == 'MatMulInteger' "
+        "and n.input[1] in w}))"  # the weights; attention's own products quantize both inputs on the fly
+    )
+    dtypes = subprocess.run(
+        [str(train_python), "-c", code], capture_output=True, text=True, cwd=out, check=True
+    )
+    assert dtypes.stdout.strip() == "['INT8']", dtypes.stdout
     from toxic import Classifier
 
     assert Classifier.load(out).predict_proba(["you stupid idiot", "hello"]).shape == (2, 2)
