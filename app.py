@@ -108,7 +108,8 @@ def build(service: Service) -> gr.Blocks:
         return service.classify(texts)
 
     def explain(text: str, label: str = "toxic") -> list[tuple[str, float]]:
-        """Which words drove the score: each word's weight is how much the label's probability drops without it.
+        """Which words drove the score: each word's weight is how much the label's log-odds, log(p / (1 - p)),
+        drop without it (positive: the word pushed the score up).
 
         Args:
             text: the comment to explain
@@ -181,7 +182,10 @@ def build(service: Service) -> gr.Blocks:
         if summary.notes:
             text += "\n\n" + "\n".join(f"- {n}" for n in summary.notes)
         preview = (
-            summary.top[[summary.column, *labels]].head(20) if summary.top is not None else pd.DataFrame()
+            # float64 before rounding: float32 0.921 prints as 0.9210000038146973 (the file keeps 6 decimals)
+            summary.top[[summary.column, *labels]].head(20).astype(dict.fromkeys(labels, float)).round(3)
+            if summary.top is not None
+            else pd.DataFrame()
         )
         return str(out), text, preview, histogram_frame(summary)
 

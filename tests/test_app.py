@@ -99,6 +99,8 @@ def test_score_csv(client, tmp_path):
     assert list(scored.columns) == ["id", "body", "toxic", "hate", "toxic_label", "hate_label"]
     assert scored["toxic_label"].tolist() == [1, 0, 0] and scored["body"][1].startswith("'=")
     assert "Scored **3** rows" in summary
+    top = preview["data"][0]  # the preview shows 3 decimals, not float32 noise (0.9210000038146973)
+    assert top[0] == "You are a disgusting idiot." and all(v == round(v, 3) for v in top[1:])
 
 
 def test_healthz_metrics_and_rest(app_server):

@@ -1,8 +1,11 @@
 """Which words drove a score: leave-one-word-out occlusion, computed as one batch through the classifier.
 
 For a text of n words we score n + 1 texts (the original and each one with a word left out); a word's weight is
-how much the score drops without it. Positive weights pushed the score up, negative ones pulled it down. Long
-texts explain their first ``max_words`` words (the rest keep weight 0), which bounds the cost to one batch.
+how much the score's log-odds, log(p / (1 - p)), drop without it. Positive weights pushed the score up, negative
+ones pulled it down. Log-odds, not probability: near 0 or 1 a sigmoid flattens every change, so in "you are a
+stupid worthless idiot" (0.92) leaving out "stupid" moves the probability by less than 0.01 while it still moves
+the log-odds by a third of what "idiot" does. Long texts explain their first ``max_words`` words (the rest keep
+weight 0), which bounds the cost to one batch.
 """
 
 from __future__ import annotations
@@ -12,6 +15,10 @@ import re
 import numpy as np
 
 _WORD = re.compile(r"\S+")
+EPS = 1e-6  # probabilities are clipped to [EPS, 1 - EPS] before taking log-odds
+MIN_SHOWN = (
+    0.05  # log-odds; smaller weights are not coloured (at p = 0.5, a change of ~0.0125 in probability)
+)
 
 
 def word_weights(clf, text: str, label: str = "toxic", max_words: int = 128) -> list[tuple[str, float]]:
@@ -22,9 +29,10 @@ def word_weights(clf, text: str, label: str = "toxic", max_words: int = 128) -> 
     j = clf.labels.index(label)
     n = min(len(words), max_words)
     variants = [" ".join(words[:i] + words[i + 1 :]) for i in range(n)]
-    probs = clf.predict_proba([" ".join(words), *variants])[:, j]
-    weights = probs[0] - probs[1:]
-    return [(w, float(np.round(weights[i], 4)) if i < n else 0.0) for i, w in enumerate(words)]
+    probs = clf.predict_proba([" ".join(words), *variants])[:, j].astype(np.float64)
+    log_odds = np.log(np.clip(probs, EPS, 1 - EPS)) - np.log(np.clip(1 - probs, EPS, 1 - EPS))
+    weights = log_odds[0] - log_odds[1:]
+    return [(w, round(float(weights[i]), 3) if i < n else 0.0) for i, w in enumerate(words)]
 
 
 def for_highlight(weights: list[tuple[str, float]]) -> list[tuple[str, float | None]]:
@@ -36,5 +44,5 @@ def for_highlight(weights: list[tuple[str, float]]) -> list[tuple[str, float | N
     for i, (word, w) in enumerate(weights):
         if i:
             out.append((" ", None))
-        out.append((word, round(w / top, 3) if abs(w) >= 0.01 else None))
+        out.append((word, round(w / top, 3) if abs(w) >= MIN_SHOWN else None))
     return out

@@ -1,0 +1,44 @@
+"""Word weights (leave-one-word-out occlusion in log-odds) on the embedded model, and what the UI colours."""
+
+import math
+
+from toxic.explain import MIN_SHOWN, for_highlight, word_weights
+
+
+def shown(weights):
+    """The words ``gr.HighlightedText`` colours."""
+    return [word for word, w in for_highlight(weights) if w is not None]
+
+
+def test_every_insult_counts_even_when_the_score_is_saturated(clf):
+    # 0.92: leaving out "stupid" or "worthless" moves the probability by < 0.01 ("idiot" still carries it); in
+    # probability they fell under the colour cut and the UI showed "idiot" alone
+    weights = dict(word_weights(clf, "you are a stupid worthless idiot", "toxic"))
+    assert clf.predict("you are a stupid worthless idiot")["toxic"] > 0.85
+    assert shown(list(weights.items())) == ["stupid", "worthless", "idiot"]
+    assert min(weights["stupid"], weights["worthless"], weights["idiot"]) > 2 * max(
+        weights["you"], weights["are"], weights["a"]
+    )
+
+
+def test_signs_and_a_neutral_text(clf):
+    weights = dict(word_weights(clf, "I love this song, it is fucking amazing", "toxic"))
+    assert max(weights, key=weights.get) == "fucking" and weights["fucking"] > 1
+    assert weights["amazing"] < 0 and weights["love"] < 0  # they pull the score down
+    neutral = word_weights(clf, "lovely day for a walk in the park with my kids", "toxic")
+    assert shown(neutral) == [] and all(abs(w) < MIN_SHOWN for _, w in neutral)
+
+
+def test_weights_are_plain_rounded_floats_over_every_word(clf):
+    text = "go back to your country you illegal  \t and stay there"
+    weights = word_weights(clf, text, "hate")
+    assert [w for w, _ in weights] == text.split()
+    assert all(type(w) is float and math.isfinite(w) and w == round(w, 3) for _, w in weights)
+    assert max(weights, key=lambda x: x[1])[0] == "illegal"
+    assert word_weights(clf, "   ", "toxic") == [] and for_highlight([]) == []
+
+
+def test_long_texts_explain_their_first_words_only(clf):
+    words = ["idiot"] + ["word"] * 150
+    weights = word_weights(clf, " ".join(words), "toxic", max_words=128)
+    assert len(weights) == 151 and all(w == 0.0 for _, w in weights[128:])
