@@ -325,7 +325,13 @@ def build(service: Service) -> gr.Blocks:
             gr.Markdown(body)
             plots = sorted((info.path / "plots").glob("*.png")) if (info.path / "plots").exists() else []
             if plots:
-                gr.Gallery([str(p) for p in plots], label="Validation plots", columns=3, height="auto")
+                gr.Gallery(
+                    [str(p) for p in plots],
+                    label="Validation plots",
+                    columns=2,
+                    height="auto",
+                    object_fit="contain",  # the plots have different shapes: cropping hid axes and counts
+                )
 
         with gr.Tab("Drift"):
             gr.Markdown(
