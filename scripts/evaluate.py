@@ -5,16 +5,21 @@
     python scripts/evaluate.py models/default --report bias                      # one report: reports/bias/
     python scripts/evaluate.py models/default --report ruddit --ruddit PATH      # Ruddit, read in place
     python scripts/evaluate.py runs/x/onnx --write-card                          # + report.json and README.md
+    python scripts/evaluate.py models/default runs/old --readme                  # + the README's results table
+    python scripts/evaluate.py --readme-from reports/eval/results.json           # that table again, no new run
 
 Writes ``results.json`` (everything), ``results.md`` (the tables; the summary is printed) and PNGs (``reliability.png``,
 ``bias.png``, ``ruddit.png``, ``robustness.png``) under ``--out``. With ``--write-card`` each model directory gets
-its own ``report.json`` and a model card regenerated from it (``train.card.write_card``).
+its own ``report.json`` and a model card regenerated from it (``train.card.write_card``). With ``--readme`` the
+side-by-side table replaces the block between ``<!-- suite-table: RESULTS -->`` and ``<!-- /suite-table -->`` in the
+repository's README.md (a test checks that the README's table is exactly what its results.json gives).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from datetime import UTC, datetime
@@ -251,11 +256,48 @@ def write_cards(results: dict, dirs: dict[str, Path], meta: dict) -> None:
         print(f"wrote {path} and {write_card(dirs[name])}", file=sys.stderr)
 
 
+README_BLOCK = re.compile(r"<!-- suite-table: (?P<results>\S+) -->\n.*?<!-- /suite-table -->", re.S)
+
+
+def readme_block(results_file: Path) -> str:
+    """The README's results table: the side-by-side summary of one suite run, naming its command and output."""
+    data = json.loads(results_file.read_text())
+    meta, results = data["meta"], data["models"]
+    where = (
+        results_file.resolve().relative_to(REPO)
+        if results_file.resolve().is_relative_to(REPO)
+        else results_file
+    )
+    return "\n".join(
+        [
+            f"<!-- suite-table: {where} -->",
+            f"Generated from `{where}` (`{meta['command']}`, {meta['date']}, {meta['seconds']:.0f} s"
+            + (", **--quick: subsampled**" if meta["quick"] else "")
+            + f"); per-identity and per-perturbation tables and the plots: `{where.parent}/results.md`.",
+            "",
+            _table(
+                ["metric", "target", *[f"`{n}`" for n in results]],
+                [[m, t, *c] for m, t, c in summary_rows(results)],
+            ),
+            "<!-- /suite-table -->",
+        ]
+    )
+
+
+def write_readme(results_file: Path, readme: Path) -> None:
+    text = readme.read_text()
+    if not README_BLOCK.search(text):
+        raise ToxicError(f"{readme} has no <!-- suite-table: ... --> ... <!-- /suite-table --> block to fill")
+    block = readme_block(results_file)
+    readme.write_text(README_BLOCK.sub(lambda _: block, text, count=1))
+    print(f"wrote the results table from {results_file} into {readme}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n")[0], formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("models", nargs="+", help="model directories (or Hub ids) to compare")
+    parser.add_argument("models", nargs="*", help="model directories (or Hub ids) to compare")
     parser.add_argument(
         "--out", default=None, help="output folder (default reports/eval, or reports/<report>)"
     )
@@ -276,7 +318,26 @@ def main(argv: list[str] | None = None) -> int:
         help="undo look-alike spellings before scoring (toxic.deobfuscate; on, as served); both: each model\n"
         "twice, the second named '<model> raw'",
     )
+    parser.add_argument(
+        "--readme",
+        nargs="?",
+        const=str(REPO / "README.md"),
+        default=None,
+        help="fill the README's results table from this run (default README.md)",
+    )
+    parser.add_argument(
+        "--readme-from", default=None, help="only fill the README's results table from this results.json"
+    )
     args = parser.parse_args(argv)
+    if args.readme_from:
+        try:
+            write_readme(Path(args.readme_from), Path(args.readme or REPO / "README.md"))
+        except (ToxicError, OSError, KeyError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        return 0
+    if not args.models:
+        parser.error("give at least one model directory (or --readme-from RESULTS_JSON)")
     sections = tuple(s for s in SECTIONS if s in args.report)
     out = Path(args.out or ("reports/eval" if sections == SECTIONS else "reports/" + "-".join(sections)))
     try:
@@ -322,6 +383,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {out}/results.json, results.md, {', '.join(meta['plots'])}", file=sys.stderr)
     if args.write_card:
         write_cards(results, {n: c.info.path for n, c in classifiers.items()}, meta)
+    if args.readme:
+        try:
+            write_readme(out / "results.json", Path(args.readme))
+        except ToxicError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     return 0
 
 

@@ -2,6 +2,7 @@
 model (--quick) side by side with a calibrated copy of it."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -138,3 +139,24 @@ def test_a_missing_ruddit_file_is_one_clear_line(tmp_path):
     run = _run(str(DEFAULT_MODEL), "--report", "ruddit", "--ruddit", str(tmp_path / "nope.csv"))
     assert run.returncode == 2
     assert run.stderr.strip().startswith("error: Ruddit not found") and "Traceback" not in run.stderr
+
+
+def test_the_readme_results_table_is_the_suite_output(tmp_path):
+    """README.md's results table is generated (--readme), not typed: regenerated from the results.json it names,
+    the README comes out byte for byte the same."""
+    readme = tmp_path / "README.md"
+    shutil.copy(REPO / "README.md", readme)
+    found = re.search(r"<!-- suite-table: (\S+) -->", readme.read_text())
+    assert found, "README.md has no generated results table"
+    results = REPO / found.group(1)
+    run = _run("--readme-from", str(results), "--readme", str(readme), timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert readme.read_text() == (REPO / "README.md").read_text()
+    meta = json.loads(results.read_text())["meta"]
+    assert not meta["quick"] and meta["sections"] == ["val", "bias", "ruddit", "robustness", "speed"]
+    assert "models/default" in meta["models"]
+
+    (tmp_path / "other.md").write_text("# no table here\n")
+    run = _run("--readme-from", str(results), "--readme", str(tmp_path / "other.md"), timeout=120)
+    assert run.returncode == 2 and run.stderr.startswith("error:") and "suite-table" in run.stderr
+    assert (tmp_path / "other.md").read_text() == "# no table here\n"
