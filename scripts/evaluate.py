@@ -256,7 +256,7 @@ def write_cards(results: dict, dirs: dict[str, Path], meta: dict) -> None:
         print(f"wrote {path} and {write_card(dirs[name])}", file=sys.stderr)
 
 
-README_BLOCK = re.compile(r"<!-- suite-table: (?P<results>\S+) -->\n.*?<!-- /suite-table -->", re.S)
+README_BLOCK = re.compile(r"<!-- suite-table: \S+ -->\n.*?<!-- /suite-table -->", re.S)
 
 
 def readme_block(results_file: Path) -> str:

@@ -16,9 +16,8 @@ import numpy as np
 
 _WORD = re.compile(r"\S+")
 EPS = 1e-6  # probabilities are clipped to [EPS, 1 - EPS] before taking log-odds
-MIN_SHOWN = (
-    0.05  # log-odds; smaller weights are not coloured (at p = 0.5, a change of ~0.0125 in probability)
-)
+# log-odds; smaller weights are not coloured (at p = 0.5, a change of ~0.0125 in probability)
+MIN_SHOWN = 0.05
 
 
 def word_weights(clf, text: str, label: str = "toxic", max_words: int = 128) -> list[tuple[str, float]]:
@@ -29,8 +28,8 @@ def word_weights(clf, text: str, label: str = "toxic", max_words: int = 128) -> 
     j = clf.labels.index(label)
     n = min(len(words), max_words)
     variants = [" ".join(words[:i] + words[i + 1 :]) for i in range(n)]
-    probs = clf.predict_proba([" ".join(words), *variants])[:, j].astype(np.float64)
-    log_odds = np.log(np.clip(probs, EPS, 1 - EPS)) - np.log(np.clip(1 - probs, EPS, 1 - EPS))
+    probs = np.clip(clf.predict_proba([" ".join(words), *variants])[:, j].astype(np.float64), EPS, 1 - EPS)
+    log_odds = np.log(probs / (1 - probs))
     weights = log_odds[0] - log_odds[1:]
     return [(w, round(float(weights[i]), 3) if i < n else 0.0) for i, w in enumerate(words)]
 
