@@ -18,11 +18,11 @@ import re
 from pathlib import Path
 
 if __name__ == "__main__":  # before Gradio's import: it would import packages this app never uses
-    from toxic.startup import keep_out_unused
+    from toxic.startup import prepare_process
 
-    keep_out_unused()
+    prepare_process()
 
-import gradio as gr  # noqa: E402 (after keep_out_unused)
+import gradio as gr  # noqa: E402 (after prepare_process)
 import pandas as pd
 
 from toxic.batch import pick_column, read_chunks, sniff

@@ -46,9 +46,9 @@ CALL_TIMEOUT_S = 60  # a call with no answer by then is an error: a lost call mu
 def serve() -> None:
     """The app exactly as app.py builds it, plus a no-op Gradio endpoint with the same input and output."""
     sys.path.insert(0, str(REPO))
-    from toxic.startup import keep_out_unused
+    from toxic.startup import prepare_process
 
-    keep_out_unused()  # as `python app.py` does: without it Gradio imports matplotlib (~26 MB) and mcp
+    prepare_process()  # as `python app.py` does: without it Gradio imports matplotlib (~26 MB) and mcp
     import gradio as gr
     import uvicorn
 

@@ -34,7 +34,7 @@ TEXT_NAMES = (
 )
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 SNIFF_BYTES = 64 * 1024
-CHUNK_ROWS = 2_000  # rows read, scored and written at a time: bounded memory, a progress step every ~10 s
+CHUNK_ROWS = 1_000  # rows read, scored and written at a time: bounded memory, a progress step every ~5 s
 LEGACY_PREFERRED = ("cp1252", "latin_1", "iso8859_15")
 
 

@@ -99,7 +99,8 @@ def read_info(path: Path) -> ModelInfo:
     )
 
 
-SLICE_TEXTS = 4096  # most texts tokenized at once: 20,000 tokenizer encodings alone hold ~150 MB
+SLICE_TEXTS = 4096  # most texts scored at once: 20,000 tokenizer encodings alone hold ~150 MB
+ENCODE_TEXTS = 256  # most texts in one tokenizer call (it runs on all cores either way)
 
 
 class Classifier:
@@ -110,19 +111,21 @@ class Classifier:
         info: ModelInfo,
         threads: int | None = None,
         batch_size: int = 32,
-        max_batch_tokens: int = 512,
+        max_batch_tokens: int = 256,
         deobfuscate: bool | None = None,
     ) -> None:
         self.info = info
         self.labels = info.labels
         self.thresholds = dict(info.thresholds)
         self.batch_size = batch_size
-        # onnxruntime's memory arena keeps the largest batch's buffers for good: capping a batch's padded tokens
-        # caps that, and so does not caching a memory plan per input shape (peak RSS after 12,000 tweets
-        # 315 -> 232 MB at the same texts/s: train/EXPERIMENTS.md sections 8 and 10)
+        # A batch's buffers take ~20 KB a padded token. Capping a batch's padded tokens caps them (256: ~12 MB
+        # less at the peak than 512, at the same texts/s), and so does not caching a memory plan per input shape.
+        # No arena: the buffers go back to malloc, which toxic.memory.release_memory() hands back to the OS after
+        # a batch job (train/EXPERIMENTS.md sections 8, 10 and 12).
         self.max_batch_tokens = max_batch_tokens
         options = ort.SessionOptions()
         options.enable_mem_pattern = False
+        options.enable_cpu_mem_arena = False
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or int(os.environ.get("TOXIC_THREADS", "0")) or 0
         options.inter_op_num_threads = 1
@@ -235,17 +238,20 @@ class Classifier:
         """Token ids per window (with [CLS]/[SEP]) and, for each window, the index of its text.
         Empty texts have no window and keep probability 0."""
         keep = [i for i, t in enumerate(cleaned) if t]
-        encodings = self.tokenizer.encode_batch([cleaned[i] for i in keep], add_special_tokens=False)
         owners, windows = [], []
-        for i, enc in zip(keep, encodings, strict=True):
-            ids = enc.ids
-            start = 0
-            while True:
-                windows.append([self._cls, *ids[start : start + self.window], self._sep])
-                owners.append(i)
-                if start + self.window >= len(ids):
-                    break
-                start += self.stride
+        # encoded a slice at a time: an Encoding carries tokens, offsets and masks besides the ids (~5 KB a tweet)
+        for at in range(0, len(keep), ENCODE_TEXTS):
+            part = keep[at : at + ENCODE_TEXTS]
+            encodings = self.tokenizer.encode_batch([cleaned[i] for i in part], add_special_tokens=False)
+            for i, enc in zip(part, encodings, strict=True):
+                ids = enc.ids
+                start = 0
+                while True:
+                    windows.append([self._cls, *ids[start : start + self.window], self._sep])
+                    owners.append(i)
+                    if start + self.window >= len(ids):
+                        break
+                    start += self.stride
         return np.array(owners, dtype=np.int64), windows
 
     def _forward(self, windows: list[list[int]], embeddings: bool) -> tuple[np.ndarray, np.ndarray | None]:

@@ -1,6 +1,7 @@
 """What ``python app.py`` keeps out of its process: packages the environment has, which the app never uses but
-Gradio would import anyway, costing start-up time and memory. Call ``keep_out_unused()`` before ``import gradio``;
-``import_styler_without_matplotlib()`` is for any process that builds the app.
+Gradio would import anyway, costing start-up time and memory. Call ``prepare_process()`` before ``import gradio``
+(it keeps them out and caps malloc's heaps, :mod:`toxic.memory`); ``import_styler_without_matplotlib()`` is for any
+process that builds the app.
 
 - ``matplotlib``: installed for the evaluation suite's plots. When it can be imported, Gradio imports it and pyplot
   at the first event (to pin its backend), and pandas' Styler imports it at the first gr.Dataframe: ~0.9 s of
@@ -15,7 +16,14 @@ from __future__ import annotations
 
 import sys
 
+from toxic.memory import limit_malloc_arenas
 from toxic.settings import env_flag
+
+
+def prepare_process() -> None:
+    """What ``python app.py`` does first, before Gradio's import and before any thread starts."""
+    keep_out_unused()
+    limit_malloc_arenas()
 
 
 def keep_out_unused() -> None:
