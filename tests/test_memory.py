@@ -30,4 +30,4 @@ def test_release_memory_hands_freed_heap_pages_back():
 
 def test_limit_malloc_arenas_takes_effect():
     assert limit_malloc_arenas(2)
-    assert limit_malloc_arenas(8)  # pytest's own process: back to glibc's usual cap for 2 cores
+    assert limit_malloc_arenas(8)  # pytest's own process: a looser cap again for the tests after this one

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def read_info(path: Path) -> ModelInfo:
     )
 
 
-SLICE_TEXTS = 4096  # most texts scored at once: 20,000 tokenizer encodings alone hold ~150 MB
+SLICE_TEXTS = 4096  # most texts scored at once: their windows, ids and scores stay bounded for any call size
 ENCODE_TEXTS = 256  # most texts in one tokenizer call (it runs on all cores either way)
 
 
@@ -239,20 +240,22 @@ class Classifier:
         Empty texts have no window and keep probability 0."""
         keep = [i for i, t in enumerate(cleaned) if t]
         owners, windows = [], []
-        # encoded a slice at a time: an Encoding carries tokens, offsets and masks besides the ids (~5 KB a tweet)
-        for at in range(0, len(keep), ENCODE_TEXTS):
-            part = keep[at : at + ENCODE_TEXTS]
-            encodings = self.tokenizer.encode_batch([cleaned[i] for i in part], add_special_tokens=False)
-            for i, enc in zip(part, encodings, strict=True):
-                ids = enc.ids
-                start = 0
-                while True:
-                    windows.append([self._cls, *ids[start : start + self.window], self._sep])
-                    owners.append(i)
-                    if start + self.window >= len(ids):
-                        break
-                    start += self.stride
+        for i, ids in zip(keep, self._token_ids([cleaned[i] for i in keep]), strict=True):
+            start = 0
+            while True:
+                windows.append([self._cls, *ids[start : start + self.window], self._sep])
+                owners.append(i)
+                if start + self.window >= len(ids):
+                    break
+                start += self.stride
         return np.array(owners, dtype=np.int64), windows
+
+    def _token_ids(self, texts: list[str]) -> Iterator[list[int]]:
+        """Each text's token ids, without special tokens. Encoded ``ENCODE_TEXTS`` at a time: an Encoding carries
+        tokens, offsets and masks besides the ids (~5 KB a tweet), and only the ids are kept."""
+        for at in range(0, len(texts), ENCODE_TEXTS):
+            for enc in self.tokenizer.encode_batch(texts[at : at + ENCODE_TEXTS], add_special_tokens=False):
+                yield enc.ids
 
     def _forward(self, windows: list[list[int]], embeddings: bool) -> tuple[np.ndarray, np.ndarray | None]:
         lengths = [len(w) for w in windows]
