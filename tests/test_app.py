@@ -252,6 +252,27 @@ def test_the_app_process_never_loads_matplotlib(tmp_path):
     assert "site-packages/onnxruntime/" in maps and "site-packages/matplotlib/" not in maps
 
 
+def test_the_app_process_loads_pyarrow_only_for_the_drift_tab(tmp_path):
+    """pandas imports pyarrow (~30 MB) at its own import; ``python app.py`` keeps it out until the Drift tab reads
+    the model's reference profile, and then the report works (toxic/startup.py)."""
+    from gradio_client import Client
+
+    from scripts.loadtest import Server
+    from toxic.data import benchmark_val
+
+    server = Server([sys.executable, "app.py"], {}, tmp_path)
+    try:
+        client = Client(server.url, verbose=False)
+        client.predict(benchmark_val("toxic")["text"].head(60).tolist(), api_name="/classify_batch")
+        before = Path(f"/proc/{server.proc.pid}/maps").read_text()
+        summary, *_ = client.predict(50, "", "", api_name="/drift")
+        after = Path(f"/proc/{server.proc.pid}/maps").read_text()
+    finally:
+        server.stop()
+    assert "site-packages/pandas/" in before and "site-packages/pyarrow/" not in before
+    assert "dataset drift" in summary and "site-packages/pyarrow/" in after
+
+
 def test_the_app_builds_without_importing_matplotlib(tmp_path):
     """gr.Dataframe imports pandas' Styler, which imports matplotlib.pyplot for colour maps the app never draws
     (0.9 s of start-up, ~17 MB). In a fresh process, building the app must leave matplotlib unimported, and a

@@ -148,7 +148,11 @@ def load_profile(model_dir: str | Path) -> pd.DataFrame:
             f"no reference profile at {path}: build it with `python scripts/make_profile.py {model_dir}`"
         )
     try:
-        return pd.read_parquet(path)
+        # pyarrow itself, not pd.read_parquet: `python app.py` imports pandas with pyarrow kept out
+        # (toxic/startup.py), and pandas then cannot read parquet, while pyarrow's own reader still can
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pandas()
     except Exception as e:  # pyarrow raises its own types for truncated or foreign files
         raise DriftError(f"cannot read the reference profile {path}: {e}") from e
 

@@ -156,17 +156,13 @@ class Service:
     def drift(self, last: int):
         """A drift report of the last ``last`` logged predictions, and the per-hour series for plots."""
         from toxic.drift import report_from_log, timeseries
+        from toxic.profile import load_profile
 
         if self.log is None:
             raise LogError(
                 self.log_problem or "the prediction log is off (TOXIC_LOG=off): nothing to compare"
             )
-        reference_path = self.clf.info.path / "reference.parquet"
-        if not reference_path.exists():
-            raise LogError(
-                f"this model has no reference profile ({reference_path}): run scripts/make_profile.py"
-            )
-        reference = pd.read_parquet(reference_path)
+        reference = load_profile(self.clf.info.path)  # a DriftError says how to build a missing one
         self.log.flush()
         try:
             with telemetry.observe("drift"):

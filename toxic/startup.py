@@ -8,6 +8,10 @@ process that builds the app.
   start-up and ~26 MB. Marked missing, both carry on without it.
 - ``mcp``: Gradio's own import defines its MCP server class inside a ``try: import mcp``, 0.3-0.6 s of start-up,
   whether or not MCP is on. Marked missing unless ``TOXIC_MCP=1``, which needs it.
+- ``pyarrow``: pandas imports it at its own import when it is installed (~30 MB of RSS), for Arrow-backed dtypes
+  and readers the app never uses. Hidden while pandas is imported, then importable again: the Drift tab reads the
+  model's reference profile with ``pyarrow.parquet`` itself (:func:`toxic.profile.load_profile`), at first use.
+  ``pd.read_parquet`` does not work in such a process (pandas decided at import that there is no pyarrow).
 
 ``None`` in ``sys.modules`` is the import machinery's "not installed"; ``setdefault`` leaves a package that is
 already imported alone."""
@@ -27,9 +31,21 @@ def prepare_process() -> None:
 
 
 def keep_out_unused() -> None:
-    """Mark the unused packages missing for this process."""
+    """Mark the unused packages missing for this process, and import pandas without pyarrow."""
     for name in ["matplotlib"] + ([] if env_flag("TOXIC_MCP") else ["mcp"]):
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+    import_pandas_without_pyarrow()
+
+
+def import_pandas_without_pyarrow() -> None:
+    """Import pandas with pyarrow marked missing, then unmark it. Does nothing when either is imported already."""
+    if "pandas" in sys.modules or "pyarrow" in sys.modules:
+        return
+    sys.modules["pyarrow"] = None  # type: ignore[assignment]
+    try:
+        import pandas  # noqa: F401
+    finally:
+        del sys.modules["pyarrow"]
 
 
 def import_styler_without_matplotlib() -> None:
