@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,6 +138,7 @@ class Classifier:
             )
         except Exception as e:  # onnxruntime raises its own untyped errors for corrupt files
             raise ModelError(f"cannot load {info.path / 'model.onnx'}: {e}") from e
+        self._run_lock = threading.Lock()
         self._inputs = {i.name for i in self.session.get_inputs()}
         self._outputs = [o.name for o in self.session.get_outputs()]
         self.tokenizer = Tokenizer.from_file(str(info.path / "tokenizer.json"))
@@ -274,7 +276,8 @@ class Classifier:
             feeds = {"input_ids": ids, "attention_mask": mask}
             if "token_type_ids" in self._inputs:
                 feeds["token_type_ids"] = np.zeros_like(ids)
-            result = self.session.run(outputs, feeds)
+            with self._run_lock:
+                result = self.session.run(outputs, feeds)
             logits[idx] = result[0]
             if len(result) > 1:
                 if pooled is None:
