@@ -1,10 +1,12 @@
 """Load test of the running app over loopback: latency, throughput under concurrent clients, batching, start-up
 time, memory and batch CSV through the app, each against a baseline measured in the same run.
 
-    .venv/bin/python scripts/loadtest.py              # the full run (~10 min): the README's figures
+    .venv/bin/python scripts/loadtest.py              # the full run (~17 min): the README's figures
     .venv/bin/python scripts/loadtest.py --quick      # 8 clients x 10 s, a 5,000-row CSV: a smoke run (~2 min)
 
 Everything listens on 127.0.0.1 only and every phase is bounded in time and count. Phases:
+0. the model alone, in this process: texts/s one text at a time and in batches of 16 (what batching can save in
+   the forward pass itself, before any Gradio cost).
 1. ready: `python app.py` from process start to GET /healthz answering 200 and to the first POST
    /api/v1/classify; its memory then.
 2. latency, one client, calls interleaved: POST /api/v1/classify (one text), `Client.predict("/classify")`, and
@@ -12,8 +14,9 @@ Everything listens on 127.0.0.1 only and every phase is bounded in time and coun
    floor under /classify is Gradio's queue, not the model.
 3. load: N concurrent clients for T seconds (in several processes, so the load generator's GIL is not the limit):
    gradio_client on /classify with Gradio's batching, the same on an app started with TOXIC_BATCHING=0, and the
-   REST endpoint; and /noop, the most calls/s Gradio and the clients leave room for on this machine.
-   Throughput, p50/p95/p99, errors.
+   REST endpoint; and /noop, the most calls/s Gradio and the clients leave room for on this machine. Each
+   gradio_client shares one prebuilt TLS context (see gradio_client()): without it the clients' own CPU was the
+   ceiling. Throughput, p50/p95/p99, errors.
 4. memory: the app's peak RSS (VmHWM) in each phase (the kernel's high-water mark is reset between phases) and
    over the whole run.
 5. batch CSV: `toxic score` on an R-row CSV of real val tweets vs the same file through the app's /score_csv
@@ -24,9 +27,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import multiprocessing
 import os
+import ssl
 import statistics
 import subprocess
 import sys
@@ -153,6 +158,24 @@ class Server:
 # --- the clients --------------------------------------------------------------------------------------------------
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    return ssl.create_default_context()
+
+
+def gradio_client(url: str, timeout: float | None = CALL_TIMEOUT_S):
+    """A gradio_client Client as a careful caller sets one up. It opens a new httpx client for every request
+    (queue join, results stream), and httpx builds a TLS context with the CA bundle for each one, even for
+    http://: ~18 ms of CPU, twice per call, ~42 ms a call in all. One prebuilt context, passed as ``verify``, makes
+    that ~0.1 ms (``ssl_verify`` goes to httpx's ``verify``, which takes a context). Without it the load
+    generator, not the app, was the ceiling on these 2 cores. ``timeout=None`` keeps gradio_client's own timeouts
+    (for a long job such as a large CSV)."""
+    from gradio_client import Client
+
+    kwargs = {"timeout": timeout} if timeout is not None else {}
+    return Client(url, verbose=False, ssl_verify=_tls(), httpx_kwargs=kwargs)
+
+
 def pct(samples: list[float], q: float) -> float:
     if not samples:
         return float("nan")
@@ -184,12 +207,10 @@ def one_client_latency(url: str, texts: list[str], calls: int) -> dict[str, list
     /classify and /noop interleaved, so that drift in the machine's load hits every endpoint alike
     (``rest_mixed``, ``classify``, ``noop``). The mixed REST figure runs a few ms higher: each Gradio call leaves
     the server a little work after it answers (closing its event stream, queue bookkeeping), on the same 2 cores."""
-    from gradio_client import Client
-
     times: dict[str, list[float]] = {"rest_mixed": [], "classify": [], "noop": []}
     with httpx.Client(base_url=url, timeout=30) as http:
         times = {"rest": rest_times(http, texts, calls), **times}
-        client = Client(url, verbose=False, httpx_kwargs={"timeout": CALL_TIMEOUT_S})
+        client = gradio_client(url)
         for i in range(calls + 10):
             text = texts[i % len(texts)]
             for name in ("rest_mixed", "classify", "noop"):
@@ -216,9 +237,7 @@ def _load_worker(
     def run(offset: int) -> None:
         try:
             if kind != "rest":
-                from gradio_client import Client
-
-                client = Client(url, verbose=False, httpx_kwargs={"timeout": CALL_TIMEOUT_S})
+                client = gradio_client(url)
                 call = lambda text: client.submit(text, api_name=kind).result(timeout=CALL_TIMEOUT_S)  # noqa: E731
             else:
                 http = httpx.Client(base_url=url, timeout=CALL_TIMEOUT_S)
@@ -289,6 +308,28 @@ def load(url: str, kind: str, clients: int, seconds: float, texts: list[str], pr
     }
 
 
+def model_batching_gain(texts: list[str], batch: int, n: int = 256) -> dict:
+    """The model's own texts/s one text at a time and in batches of ``batch``, in this process, same texts,
+    interleaved rounds: what batching could save in the forward pass alone, before any Gradio cost."""
+    sys.path.insert(0, str(REPO))
+    from toxic.classifier import Classifier
+
+    clf = Classifier.load()
+    sample = texts[:n]
+    clf.predict_proba(sample[:batch])  # warm-up
+    one, batched = [], []
+    for _ in range(3):
+        start = time.perf_counter()
+        for t in sample:
+            clf.predict_proba([t])
+        one.append(n / (time.perf_counter() - start))
+        start = time.perf_counter()
+        for at in range(0, n, batch):
+            clf.predict_proba(sample[at : at + batch])
+        batched.append(n / (time.perf_counter() - start))
+    return {"batch": batch, "one_per_s": statistics.median(one), "batched_per_s": statistics.median(batched)}
+
+
 # --- batch CSV ----------------------------------------------------------------------------------------------------
 
 
@@ -315,9 +356,9 @@ def csv_cli(path: Path, workdir: Path, threads: int) -> float:
 
 def csv_app(url: str, path: Path) -> tuple[float, int]:
     import pandas as pd
-    from gradio_client import Client, handle_file
+    from gradio_client import handle_file
 
-    client = Client(url, verbose=False)
+    client = gradio_client(url, timeout=None)
     start = time.perf_counter()
     out, *_ = client.predict(handle_file(str(path)), "comment", api_name="/score_csv")
     elapsed = time.perf_counter() - start
@@ -353,6 +394,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="toxic-loadtest-") as tmp:
         work = Path(tmp)
 
+        figures["model"] = model_batching_gain(
+            texts, batch=16
+        )  # ~16: the batches Gradio forms under 32 clients
         print("1/5 start-up: python app.py", flush=True)
         app_server = Server([PY, "app.py"], env, work)
         figures["ready_s"] = app_server.ready_s
@@ -459,9 +503,12 @@ def report(f: dict) -> None:
     )
     print("peak RSS by phase, MB: " + ", ".join(f"{k} {v:.0f}" for k, v in f["phase_peak_rss_mb"].items()))
     ceiling = noop["per_s"] / plain["per_s"] if plain["per_s"] else float("inf")
+    m = f["model"]
     print(
         f"the most any batching could give here: /noop {noop['per_s']:.1f} calls/s over no batching "
-        f"{plain['per_s']:.1f} = {ceiling:.2f}x (a batched /classify cannot beat an endpoint that does nothing)"
+        f"{plain['per_s']:.1f} = {ceiling:.2f}x (a batched /classify cannot beat an endpoint that does nothing); "
+        f"the model alone, in process: {m['batched_per_s']:.0f} texts/s in batches of {m['batch']} over "
+        f"{m['one_per_s']:.0f} one at a time = {m['batched_per_s'] / m['one_per_s']:.2f}x"
     )
     for x in (batching, plain, rest, noop):
         for e in x["error_examples"]:

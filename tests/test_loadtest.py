@@ -33,6 +33,8 @@ def test_loadtest_runs_and_reports_every_target(tmp_path):
     peaks = figures["phase_peak_rss_mb"]  # measured phase by phase, and the run's peak is the largest of them
     assert set(peaks) == {"start", "latency", "load_gradio_batching", "load_gradio_noop", "load_rest", "csv"}
     assert figures["peak_rss_mb"] == max(peaks.values()) > 100
+    model = figures["model"]  # the forward pass alone, one text at a time and in batches
+    assert model["batch"] == 16 and model["one_per_s"] > 0 and model["batched_per_s"] > 0
     assert "peak RSS by phase" in proc.stdout and "the most any batching could give here" in proc.stdout
     for target in ("REST p50", "/noop p50", "batching / no batching", "ready", "peak RSS", "batch CSV"):
         assert target in proc.stdout, proc.stdout
