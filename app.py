@@ -375,6 +375,11 @@ def build(service: Service) -> gr.Blocks:
             gr.api(_user_error(classify_one), api_name="classify", concurrency_limit=2)
         gr.api(_user_error(classify_batch), api_name="classify_batch")
         gr.api(_user_error(explain), api_name="explain")
+    # Gradio keeps the last GRADIO_ANALYTICS_MAX_EVENTS events (default 10,000) and, after every one
+    # (GRADIO_ANALYTICS_CACHE_FREQUENCY, default 1), rebuilds a pandas summary of all of them for its API page: a
+    # cost per call and an RSS that grow with the calls served (train/EXPERIMENTS.md section 13). /metrics has ours.
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
     demo.queue(max_size=service.settings.queue_size, default_concurrency_limit=2)
     return demo
 
