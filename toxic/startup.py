@@ -18,6 +18,7 @@ already imported alone."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 from toxic.memory import limit_malloc_arenas
@@ -38,24 +39,24 @@ def keep_out_unused() -> None:
 
 
 def import_pandas_without_pyarrow() -> None:
-    """Import pandas with pyarrow marked missing, then unmark it. Does nothing when either is imported already."""
-    if "pandas" in sys.modules or "pyarrow" in sys.modules:
-        return
-    sys.modules["pyarrow"] = None  # type: ignore[assignment]
-    try:
-        import pandas  # noqa: F401
-    finally:
-        del sys.modules["pyarrow"]
+    """Import pandas with pyarrow marked missing, then unmark it."""
+    _import_without("pandas", hidden="pyarrow")
 
 
 def import_styler_without_matplotlib() -> None:
     """For ``app.build()`` in any process (tests, an app that mounts ours), where matplotlib may stay importable:
     the gr.Dataframe it builds imports pandas' Styler, which imports matplotlib.pyplot. Import Styler once with
     matplotlib marked missing, then unmark it: a later ``import matplotlib`` anywhere else works as usual."""
-    if "pandas.io.formats.style" in sys.modules or "matplotlib" in sys.modules:
+    _import_without("pandas.io.formats.style", hidden="matplotlib")
+
+
+def _import_without(module: str, hidden: str) -> None:
+    """Import ``module`` with ``hidden`` marked missing, then unmark it. Does nothing when either is imported
+    already (or ``hidden`` is marked missing for good)."""
+    if module in sys.modules or hidden in sys.modules:
         return
-    sys.modules["matplotlib"] = None  # type: ignore[assignment]
+    sys.modules[hidden] = None  # type: ignore[assignment]
     try:
-        import pandas.io.formats.style  # noqa: F401
+        importlib.import_module(module)
     finally:
-        del sys.modules["matplotlib"]
+        del sys.modules[hidden]
