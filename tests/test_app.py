@@ -255,14 +255,12 @@ def test_the_app_process_never_loads_matplotlib(tmp_path):
 def test_the_app_process_loads_pyarrow_only_for_the_drift_tab(tmp_path):
     """pandas imports pyarrow (~30 MB) at its own import; ``python app.py`` keeps it out until the Drift tab reads
     the model's reference profile, and then the report works (toxic/startup.py)."""
-    from gradio_client import Client
-
-    from scripts.loadtest import Server
+    from scripts.loadtest import Server, gradio_client
     from toxic.data import benchmark_val
 
     server = Server([sys.executable, "app.py"], {}, tmp_path)
     try:
-        client = Client(server.url, verbose=False)
+        client = gradio_client(server.url)
         client.predict(benchmark_val("toxic")["text"].head(60).tolist(), api_name="/classify_batch")
         before = Path(f"/proc/{server.proc.pid}/maps").read_text()
         summary, *_ = client.predict(50, "", "", api_name="/drift")

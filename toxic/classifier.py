@@ -106,7 +106,8 @@ ENCODE_TEXTS = 256  # most texts in one tokenizer call (it runs on all cores eit
 
 
 class Classifier:
-    """Scores comments with an int8 ONNX model. Thread-safe: onnxruntime sessions may be shared by threads."""
+    """Scores comments with an int8 ONNX model. Thread-safe: threads share one session, and its forward passes run
+    one at a time (each already uses every core; concurrent ones only add their buffers to the peak RSS)."""
 
     def __init__(
         self,

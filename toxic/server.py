@@ -1,7 +1,8 @@
 """The HTTP server: FastAPI with GET /healthz, GET /metrics and POST /api/v1/classify, and the Gradio app
 mounted at / (its UI, its queue and its named API endpoints for ``gradio_client``).
 
-POST /api/v1/classify is for low-latency callers: plain JSON, no queue (Gradio's queue costs ~100 ms a call).
+POST /api/v1/classify is for low-latency callers: plain JSON, no queue (a `gradio_client` call
+costs ~55 ms through Gradio's queue here, README "The app under load").
 
     curl -s localhost:7860/api/v1/classify -H 'content-type: application/json' -d '{"texts": ["you idiot"]}'
 """
@@ -40,8 +41,8 @@ def build_app(demo: gr.Blocks, service: Service) -> FastAPI:
         return Response(telemetry.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     # At most two requests are scored at once, on two worker threads; the rest wait on the event loop. A sync
-    # route would take one of anyio's 40 threads per waiting request: with 32 callers, +34 threads and ~25 MB
-    # of RSS, for forward passes that run one at a time anyway (Classifier holds a lock around each).
+    # route would take one of anyio's 40 threads per waiting request: with 32 callers, +34 threads and ~30 MB
+    # more RSS, for forward passes that run one at a time anyway (Classifier holds a lock around each).
     scoring = anyio.CapacityLimiter(2)
 
     def score(texts: list[str]) -> list[dict]:
