@@ -19,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from toxic.classifier import Classifier  # noqa: E402
 from toxic.data import build_splits  # noqa: E402
-from toxic.drift import COMPONENTS, _components, compare, current_frame  # noqa: E402
-from toxic.predlog import open_log  # noqa: E402
-from toxic.profile import load_profile  # noqa: E402
+from toxic.monitor.drift import COMPONENTS, _components, compare, current_frame  # noqa: E402
+from toxic.monitor.predlog import open_log  # noqa: E402
+from toxic.monitor.profile import load_profile  # noqa: E402
 
 
 def main() -> int:

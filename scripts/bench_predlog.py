@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.storage_emulator import Emulator  # noqa: E402
 from toxic.classifier import Classifier  # noqa: E402
-from toxic.predlog import open_log  # noqa: E402
+from toxic.monitor.predlog import open_log  # noqa: E402
 
 TEXT = "Honestly this is the dumbest take I have read all week, you clown."
 

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from toxic import calibration
 from toxic.classifier import Classifier, read_info, resolve_model_dir
 from toxic.data import LABELS, benchmark_val
 from toxic.errors import ToxicError
-from toxic.metrics import best_threshold, binary_metrics
+from toxic.eval import calibration
+from toxic.eval.metrics import best_threshold, binary_metrics
 
 
 def raw_logits(model_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(json.dumps(meta, indent=2))
         print(f"wrote calibration and thresholds to {path}")
         if (model_dir / "reference.parquet").exists():  # its scores and decisions are the model's: redo them
-            from toxic.profile import write_profile
+            from toxic.monitor.profile import write_profile
 
             print(f"rewrote {write_profile(model_dir)} with the calibrated scores and thresholds")
     return 0

@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from toxic.classifier import Classifier  # noqa: E402
 from toxic.data import DEFAULT_RUDDIT, load_ruddit  # noqa: E402
-from toxic.drift import compare, current_frame, window_from_texts  # noqa: E402
 from toxic.errors import ToxicError  # noqa: E402
-from toxic.profile import load_profile  # noqa: E402
+from toxic.monitor.drift import compare, current_frame, window_from_texts  # noqa: E402
+from toxic.monitor.profile import load_profile  # noqa: E402
 
 
 def markdown(summary: dict, n_total: int, model: str) -> str:

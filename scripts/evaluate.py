@@ -1,4 +1,4 @@
-"""The evaluation suite, one command: any number of model directories side by side (see ``toxic/suite.py``).
+"""The evaluation suite, one command: any number of model directories side by side (see ``toxic/eval/suite.py``).
 
     python scripts/evaluate.py models/default runs/x/onnx --out reports/eval     # the full suite (the default)
     python scripts/evaluate.py models/default --quick                            # subsampled, for development
@@ -36,8 +36,8 @@ sys.path.insert(0, str(REPO))  # train.card (no heavy imports) from the serving 
 from toxic.classifier import Classifier  # noqa: E402
 from toxic.data import DEFAULT_RUDDIT, LABELS  # noqa: E402
 from toxic.errors import ToxicError  # noqa: E402
-from toxic.perturb import KINDS  # noqa: E402
-from toxic.suite import SECTIONS, SuiteConfig, run_suite  # noqa: E402
+from toxic.eval.perturb import KINDS  # noqa: E402
+from toxic.eval.suite import SECTIONS, SuiteConfig, run_suite  # noqa: E402
 
 # Issue 6's targets for the default model, shown beside the figures.
 TARGETS = {"macro_f1": ">= 0.80", "ece": "<= 0.03", "min_bpsn": ">= 0.90", "bias": ">= 0.93"}

@@ -1,7 +1,7 @@
 """Screen training runs where they were trained, before choosing which come back (a GPU call brings back two).
 
 For each run directory given: val macro-F1 from its metrics.json, then the evaluation suite's bias madlibs and
-obfuscation sections (:mod:`toxic.suite`) on the PyTorch checkpoint itself. The int8 export moves these figures a
+obfuscation sections (:mod:`toxic.eval.suite`) on the PyTorch checkpoint itself. The int8 export moves these figures a
 little; the full suite on the exported models (scripts/evaluate.py) is what decides a release. Writes JSON and
 prints one line per run; ``--pick N`` prints the N run names to bring back: the best val scores (mean macro-F1 of
 the two labels). An earlier version preferred the best bias score among runs near the best val score: that is
@@ -22,7 +22,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from toxic.data import LABELS
-from toxic.suite import SuiteConfig, SuiteData, bias_section, robustness_section
+from toxic.eval.suite import SuiteConfig, SuiteData, bias_section, robustness_section
 from train.train import predict
 
 

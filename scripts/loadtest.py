@@ -53,15 +53,15 @@ CALL_TIMEOUT_S = 60  # a call with no answer by then is an error: a lost call mu
 def serve() -> None:
     """The app exactly as app.py builds it, plus a no-op Gradio endpoint with the same input and output."""
     sys.path.insert(0, str(REPO))
-    from toxic.startup import prepare_process
+    from toxic.serve.startup import prepare_process
 
     prepare_process()  # as `python app.py` does: without it Gradio imports matplotlib (~26 MB) and mcp
     import gradio as gr
     import uvicorn
 
     import app
-    from toxic.server import build_app
-    from toxic.service import Service, open_log_or_warn
+    from toxic.serve.server import build_app
+    from toxic.serve.service import Service, open_log_or_warn
     from toxic.settings import Settings
 
     settings = Settings.from_env()

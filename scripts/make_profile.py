@@ -3,7 +3,7 @@
     python scripts/make_profile.py models/default [--n 5000] [--seed 0]
 
 A seeded sample of the training texts (``toxic.data.build_splits()["train"]``) is profiled with the model in the
-directory: text descriptors, scores, decisions and pooled embeddings (see ``toxic/profile.py``).
+directory: text descriptors, scores, decisions and pooled embeddings (see ``toxic/monitor/profile.py``).
 ``train/export.py`` runs the same at the end of every export.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from toxic.errors import ToxicError  # noqa: E402
-from toxic.profile import write_profile  # noqa: E402
+from toxic.monitor.profile import write_profile  # noqa: E402
 
 
 def main() -> int:

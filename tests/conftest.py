@@ -74,8 +74,8 @@ def app_server(tmp_path_factory):
     import dataclasses
 
     import app
-    from toxic.server import BackgroundServer, build_app
-    from toxic.service import Service, open_log_or_warn
+    from toxic.serve.server import BackgroundServer, build_app
+    from toxic.serve.service import Service, open_log_or_warn
     from toxic.settings import Settings
 
     state = tmp_path_factory.mktemp("app")

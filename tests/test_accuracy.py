@@ -12,7 +12,7 @@ training templates nor bias madlibs) must not be flagged just for naming it; hos
 
 import pytest
 
-from toxic.evaluate import evaluate_model
+from toxic.eval.evaluate import evaluate_model
 
 SHIPPED = {"toxic": 0.775, "hate": 0.75}  # macro-F1 on TweetEval offensive val / TweetEval hate val
 

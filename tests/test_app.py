@@ -43,8 +43,8 @@ def test_examples_are_not_computed_at_start(tmp_path, monkeypatch):
     folder keyed by model and examples."""
     import app
     from tests.conftest import free_port
-    from toxic.server import BackgroundServer, build_app
-    from toxic.service import Service
+    from toxic.serve.server import BackgroundServer, build_app
+    from toxic.serve.service import Service
     from toxic.settings import Settings
 
     cache = tmp_path / "cache"
@@ -65,8 +65,8 @@ def test_without_batching_classify_takes_one_text(tmp_path, monkeypatch):
 
     import app
     from tests.conftest import free_port
-    from toxic.server import BackgroundServer, build_app
-    from toxic.service import Service
+    from toxic.serve.server import BackgroundServer, build_app
+    from toxic.serve.service import Service
     from toxic.settings import Settings
 
     monkeypatch.setenv("TOXIC_BATCHING", "0")
@@ -254,7 +254,7 @@ def test_the_app_process_never_loads_matplotlib(tmp_path):
 
 def test_the_app_process_loads_pyarrow_only_for_the_drift_tab(tmp_path):
     """pandas imports pyarrow (~30 MB) at its own import; ``python app.py`` keeps it out until the Drift tab reads
-    the model's reference profile, and then the report works (toxic/startup.py)."""
+    the model's reference profile, and then the report works (toxic/serve/startup.py)."""
     from scripts.loadtest import Server, gradio_client
     from toxic.data import benchmark_val
 
@@ -277,7 +277,7 @@ def test_gradio_event_history_is_bounded_unless_the_user_sets_it(tmp_path):
     and re-summarises every 100 (200 calls/s, steady); a value the user sets wins. The attribute names are
     Gradio's: if they change, this test says the bound may no longer hold."""
     code = (
-        "import app; from toxic.service import Service; from toxic.settings import Settings; "
+        "import app; from toxic.serve.service import Service; from toxic.settings import Settings; "
         "q = app.build(Service(Settings.from_env(), log=None))._queue; "
         "print(q.ANALYTICS_MAX_EVENTS, q.ANAYLTICS_CACHE_FREQUENCY)"
     )
@@ -295,7 +295,7 @@ def test_the_app_builds_without_importing_matplotlib(tmp_path):
     (0.9 s of start-up, ~17 MB). In a fresh process, building the app must leave matplotlib unimported, and a
     later ``import matplotlib`` must still work."""
     code = (
-        "import sys, app; from toxic.service import Service; from toxic.settings import Settings; "
+        "import sys, app; from toxic.serve.service import Service; from toxic.settings import Settings; "
         "app.build(Service(Settings.from_env(), log=None)); "
         "print('matplotlib' in sys.modules, 'pandas.io.formats.style' in sys.modules); "
         "import matplotlib.pyplot; print('matplotlib' in sys.modules)"
@@ -315,7 +315,7 @@ def test_the_app_builds_without_importing_matplotlib(tmp_path):
 
 def test_mcp_server_only_when_asked(tmp_path):
     """TOXIC_MCP=1: LLM agents get the endpoints as MCP tools (classify among them). Without it there is no MCP
-    route, and `python app.py` keeps Gradio from importing the `mcp` package at all (toxic/startup.py)."""
+    route, and `python app.py` keeps Gradio from importing the `mcp` package at all (toxic/serve/startup.py)."""
     from scripts.loadtest import Server
 
     for flag in ("1", "0"):
@@ -328,7 +328,7 @@ def test_mcp_server_only_when_asked(tmp_path):
             assert schema.status_code == 200 and "classify" in {tool["name"] for tool in schema.json()}
         else:
             assert schema.status_code == 404
-    code = "import sys; from toxic.startup import keep_out_unused; keep_out_unused(); import gradio; "
+    code = "import sys; from toxic.serve.startup import keep_out_unused; keep_out_unused(); import gradio; "
     code += "print(sys.modules.get('mcp') is not None)"
     for flag, imported in (("0", "False"), ("1", "True")):
         env = {**os.environ, "TOXIC_MCP": flag, "PYTHONPATH": str(REPO)}

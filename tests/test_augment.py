@@ -1,4 +1,4 @@
-"""Training augmentations: identity swaps stay within category and form, obfuscation draws on toxic.perturb,
+"""Training augmentations: identity swaps stay within category and form, obfuscation draws on toxic.eval.perturb,
 our lists are not the evaluation set's, and a tiny real training run uses both."""
 
 import json
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from toxic.data import load_bias_madlibs
-from toxic.evaluate import IDENTITIES
+from toxic.eval.evaluate import IDENTITIES
 from train.augment import (
     _SLOT,
     FRIENDLY_SHARE,

@@ -12,10 +12,11 @@ import onnxruntime as ort
 import pandas as pd
 import pytest
 
-from toxic import Classifier, calibration
+from toxic import Classifier
 from toxic.classifier import DEFAULT_MODEL, read_info
 from toxic.data import LABELS, benchmark_val
-from toxic.metrics import expected_calibration_error
+from toxic.eval import calibration
+from toxic.eval.metrics import expected_calibration_error
 
 REPO = DEFAULT_MODEL.parents[1]
 

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import REPO
 from toxic import Classifier
 from toxic.deobfuscate import Deobfuscator, build_lexicon
-from toxic.perturb import perturb
+from toxic.eval.perturb import perturb
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_pathological_texts_are_left_alone_quickly(deob):
 
 
 def test_it_undoes_the_suites_perturbations_of_offensive_words(deob):
-    """Each word-level kind of toxic.perturb, drawn on an insult with 20 seeds, mostly comes back whole (spaces
+    """Each word-level kind of toxic.eval.perturb, drawn on an insult with 20 seeds, mostly comes back whole (spaces
     least: a split that leaves a known piece and a letter, `an d`, stays split)."""
     text = "you are a stupid idiot and a disgusting bitch"
     back = {
@@ -99,7 +99,7 @@ def test_the_classifier_scores_an_obfuscated_insult_like_the_plain_one(clf):
 
 
 def test_the_app_service_says_what_the_model_read(clf):
-    from toxic.service import Service
+    from toxic.serve.service import Service
     from toxic.settings import Settings
 
     service = Service(Settings.from_env(), classifier=clf)

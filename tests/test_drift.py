@@ -14,10 +14,10 @@ import pytest
 
 from tests.conftest import toxic_cli
 from toxic.data import DEFAULT_RUDDIT, build_splits, load_ruddit
-from toxic.drift import FEATURES, MIN_ROWS, compare, current_frame, report_from_log, timeseries
 from toxic.errors import DriftError
-from toxic.predlog import open_log
-from toxic.profile import DESCRIPTORS, EMBEDDING_PREFIX, describe, load_profile
+from toxic.monitor.drift import FEATURES, MIN_ROWS, compare, current_frame, report_from_log, timeseries
+from toxic.monitor.predlog import open_log
+from toxic.monitor.profile import DESCRIPTORS, EMBEDDING_PREFIX, describe, load_profile
 
 N = 500  # texts per window: enough for the tests Evidently picks at this size, quick on a small CPU
 

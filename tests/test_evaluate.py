@@ -13,8 +13,8 @@ import pytest
 
 from toxic.classifier import DEFAULT_MODEL
 from toxic.data import DEFAULT_RUDDIT, LABELS
-from toxic.evaluate import bias_metrics
-from toxic.perturb import KINDS
+from toxic.eval.evaluate import bias_metrics
+from toxic.eval.perturb import KINDS
 
 REPO = DEFAULT_MODEL.parents[1]
 SCRIPT = REPO / "scripts" / "evaluate.py"

@@ -1,4 +1,4 @@
-"""toxic.memory on this machine's glibc: freed heap memory really goes back to the OS."""
+"""toxic.serve.memory on this machine's glibc: freed heap memory really goes back to the OS."""
 
 import sys
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from toxic.memory import limit_malloc_arenas, release_memory
+from toxic.serve.memory import limit_malloc_arenas, release_memory
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
 

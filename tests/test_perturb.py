@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from toxic.perturb import EMOJI, HASHTAGS, KINDS, NEUTRAL_SENTENCES, perturb, perturb_all
+from toxic.eval.perturb import EMOJI, HASHTAGS, KINDS, NEUTRAL_SENTENCES, perturb, perturb_all
 
 TEXT = "@user you are a stupid idiot and everyone knows it #sad"
 

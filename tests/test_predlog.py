@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import REPO
 from tests.storage_emulator import Emulator
 from toxic.errors import LogError
-from toxic.predlog import COLUMNS, GCSConfig, open_log
+from toxic.monitor.predlog import COLUMNS, GCSConfig, open_log
 
 FAST = GCSConfig(batch_records=200, flush_seconds=0.1, timeout=3, first_backoff=0.1, max_backoff=0.5)
 
@@ -219,7 +219,7 @@ def test_gcs_retried_upload_of_a_batch_that_landed_does_not_duplicate(gcs, tmp_p
 
 WRITER = """
 import sys, numpy as np
-from toxic.predlog import open_log
+from toxic.monitor.predlog import open_log
 log = open_log(sys.argv[1])
 probs = np.array([[0.9, 0.1]], dtype=np.float32)
 i = 0

@@ -76,7 +76,7 @@ def _progress_bar(quiet: bool):
 
 
 def cmd_eval(args) -> int:
-    from toxic.evaluate import evaluate_model
+    from toxic.eval.evaluate import evaluate_model
 
     result = evaluate_model(_load(args))
     print(json.dumps(result, indent=2))
@@ -108,10 +108,10 @@ def cmd_push(args) -> int:
 
 
 def cmd_drift(args) -> int:
-    from toxic import alert
-    from toxic.drift import report_from_log
-    from toxic.predlog import open_log
-    from toxic.profile import load_profile
+    from toxic.monitor import alert
+    from toxic.monitor.drift import report_from_log
+    from toxic.monitor.predlog import open_log
+    from toxic.monitor.profile import load_profile
 
     if args.last is not None and args.last < 1:
         raise ToxicError("--last must be a positive number of predictions")

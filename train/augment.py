@@ -3,7 +3,7 @@
 - counterfactual identity swaps (``--augment-identity P``): a text that names an identity group has every such
   term replaced by another term of the same category and grammatical form ("muslims" -> "buddhists",
   "women" -> "men"), so that naming a group stops being a toxic signal by itself;
-- obfuscation (``--augment-obfuscate P``): one :mod:`toxic.perturb` kind drawn at random (leetspeak, typos, spaced
+- obfuscation (``--augment-obfuscate P``): one :mod:`toxic.eval.perturb` kind drawn at random (leetspeak, typos, spaced
   letters, emoji, ...), so that spelling tricks stop hiding toxicity;
 - template sentences (``--augment-templates N``): N extra training rows per epoch from our own templates, filled
   with identity terms from the lists below: friendly or everyday sentences that name a group (labelled not toxic,
@@ -11,7 +11,7 @@
   tweets name some groups almost only in abuse ("queer" 73 times); the templates break that link.
 
 The word lists below are our own, written for training, and deliberately broader than any evaluation set's
-(bias madlibs is evaluation only: its terms list in ``toxic/evaluate.py`` is not used here). Ambiguous words are
+(bias madlibs is evaluation only: its terms list in ``toxic/eval/evaluate.py`` is not used here). Ambiguous words are
 left out or only matched in a phrase ("black people", not "black"; "old people", not "old"). Slurs are not
 identity terms: a slur stays, because it is a real toxic signal. Pure Python: no torch, testable anywhere.
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 import re
 
-from toxic.perturb import KINDS, perturb
+from toxic.eval.perturb import KINDS, perturb
 
 # category -> slots; a slot holds interchangeable terms of one grammatical form. A term swaps within its slot.
 IDENTITY_TERMS: dict[str, list[list[str]]] = {

@@ -29,7 +29,7 @@ class TrainConfig:
         True  # batches of similar length: far less padding, same randomness across batches
     )
     augment_identity: float = 0.0  # per row and epoch: swap identity terms within category (augment.py)
-    augment_obfuscate: float = 0.0  # per row and epoch: one toxic.perturb obfuscation (augment.py)
+    augment_obfuscate: float = 0.0  # per row and epoch: one toxic.eval.perturb obfuscation (augment.py)
     augment_templates: int = (
         3000  # extra rows per epoch from our own identity templates (augment.py; 0 = off)
     )

@@ -288,7 +288,7 @@ def export(
         raise SystemExit(
             f"parity check failed: decisions agree on < 99% of val texts ({out_dir / 'parity.json'})"
         )
-    from toxic.profile import write_profile
+    from toxic.monitor.profile import write_profile
 
     print(f"reference profile for drift monitoring: {write_profile(out_dir)}")
     return out_dir

@@ -30,7 +30,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_
 
 from toxic.data import LABELS, MISSING, build_splits, data_dir, manifest_hash, verify_manifest
 from toxic.deobfuscate import Deobfuscator
-from toxic.metrics import best_threshold, binary_metrics
+from toxic.eval.metrics import best_threshold, binary_metrics
 from train.augment import augment_texts, template_texts
 from train.config import PACKAGED_BACKBONE, TrainConfig
 from train.plots import write_plots

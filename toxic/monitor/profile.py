@@ -149,7 +149,7 @@ def load_profile(model_dir: str | Path) -> pd.DataFrame:
         )
     try:
         # pyarrow itself, not pd.read_parquet: `python app.py` imports pandas with pyarrow kept out
-        # (toxic/startup.py), and pandas then cannot read parquet, while pyarrow's own reader still can
+        # (toxic/serve/startup.py), and pandas then cannot read parquet, while pyarrow's own reader still can
         import pyarrow.parquet as pq
 
         return pq.read_table(path).to_pandas()

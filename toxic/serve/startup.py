@@ -1,6 +1,6 @@
 """What ``python app.py`` keeps out of its process: packages the environment has, which the app never uses but
 Gradio would import anyway, costing start-up time and memory. Call ``prepare_process()`` before ``import gradio``
-(it keeps them out and caps malloc's heaps, :mod:`toxic.memory`); ``import_styler_without_matplotlib()`` is for any
+(it keeps them out and caps malloc's heaps, :mod:`toxic.serve.memory`); ``import_styler_without_matplotlib()`` is for any
 process that builds the app.
 
 - ``matplotlib``: installed for the evaluation suite's plots. When it can be imported, Gradio imports it and pyplot
@@ -10,7 +10,7 @@ process that builds the app.
   whether or not MCP is on. Marked missing unless ``TOXIC_MCP=1``, which needs it.
 - ``pyarrow``: pandas imports it at its own import when it is installed (~30 MB of RSS), for Arrow-backed dtypes
   and readers the app never uses. Hidden while pandas is imported, then importable again: the Drift tab reads the
-  model's reference profile with ``pyarrow.parquet`` itself (:func:`toxic.profile.load_profile`), at first use.
+  model's reference profile with ``pyarrow.parquet`` itself (:func:`toxic.monitor.profile.load_profile`), at first use.
   ``pd.read_parquet`` does not work in such a process (pandas decided at import that there is no pyarrow).
 
 ``None`` in ``sys.modules`` is the import machinery's "not installed"; ``setdefault`` leaves a package that is
@@ -21,7 +21,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from toxic.memory import limit_malloc_arenas
+from toxic.serve.memory import limit_malloc_arenas
 from toxic.settings import env_flag
 
 

@@ -7,7 +7,7 @@
 
 What is compared, each a "feature"; the share of drifted features decides ``dataset_drift`` (>= 0.5):
 
-- the text descriptors of :mod:`toxic.profile` and the model's two scores, each with a test chosen by the size of
+- the text descriptors of :mod:`toxic.monitor.profile` and the model's two scores, each with a test chosen by the size of
   the window: the K-S test (p < 0.05) below :data:`SMALL_WINDOW` rows, else Evidently's default for large data,
   the normed Wasserstein distance (> 0.1). Evidently chooses by the size of the reference (5,000 rows: always
   Wasserstein), but the window is the small sample: on 100-500 held-out texts, the distance's sampling noise alone
@@ -18,7 +18,7 @@ What is compared, each a "feature"; the share of drifted features decides ``data
 
 Evidently's own ``EmbeddingsDrift`` metric is not used: in 0.7.23 its calculation also runs t-SNE on up to 5,000
 points for its plot, which takes minutes on a small CPU (``scripts/bench_drift.py``), against a 10 s budget.
-:class:`toxic.embedding_drift.EmbeddingDrift`, a small Evidently metric, applies the same drift method to the
+:class:`toxic.monitor.embedding_drift.EmbeddingDrift`, a small Evidently metric, applies the same drift method to the
 components and draws a scatter of the first two instead. (``DataDriftPreset(embeddings=...)`` computes nothing
 for embeddings in 0.7.23.) A feature's ``score`` is a p-value for K-S (drift below the threshold), a distance
 for Wasserstein (drift above it), a ROC AUC for the embedding (drift above it).
@@ -36,8 +36,8 @@ import numpy as np
 import pandas as pd
 
 from toxic.errors import DriftError
-from toxic.predlog import HASH_PREFIX
-from toxic.profile import DESCRIPTORS, EMBEDDING_PREFIX, describe
+from toxic.monitor.predlog import HASH_PREFIX
+from toxic.monitor.profile import DESCRIPTORS, EMBEDDING_PREFIX, describe
 
 SCORES = ("toxic", "hate")
 FEATURES = (*DESCRIPTORS, *SCORES)
@@ -94,7 +94,7 @@ def current_frame(
 def window_from_texts(clf, texts: list[str], source: str = "offline") -> pd.DataFrame:
     """Texts scored now by ``clf``, shaped like a log window (``PredictionLog.read()``): to compare a data set
     that never went through the app (e.g. Ruddit) with the reference."""
-    from toxic.predlog import COLUMNS
+    from toxic.monitor.predlog import COLUMNS
 
     probs = clf.predict_proba(list(texts))
     decisions = clf.decide(probs).astype("int64")
@@ -162,7 +162,7 @@ def compare(
     from evidently.presets import DataDriftPreset
     from evidently.tests import lt
 
-    from toxic.embedding_drift import EmbeddingDrift, auc_threshold
+    from toxic.monitor.embedding_drift import EmbeddingDrift, auc_threshold
 
     notes = list(notes or [])
     check_window(len(current))
@@ -239,7 +239,7 @@ def _summary(result: dict, features: list[str], embedding: dict | None) -> dict:
 def report_from_log(
     log, clf, reference: pd.DataFrame, last: int | None = None, since=None, until=None, seed: int = 0
 ) -> DriftResult:
-    """Read a window of ``log`` (a :class:`toxic.predlog.PredictionLog`), profile it with ``clf`` and compare it
+    """Read a window of ``log`` (a :class:`toxic.monitor.predlog.PredictionLog`), profile it with ``clf`` and compare it
     with ``reference``. Raises :class:`DriftError` for an empty or too small window."""
     window = log.read(last=last, since=since, until=until)
     check_window(len(window))

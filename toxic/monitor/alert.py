@@ -11,7 +11,7 @@ from toxic.errors import DriftError
 
 
 def crossed(summary: dict, threshold: float) -> bool:
-    """Whether the drift in a :func:`toxic.drift.compare` summary reaches ``threshold`` (share of features)."""
+    """Whether the drift in a :func:`toxic.monitor.drift.compare` summary reaches ``threshold`` (share of features)."""
     return summary["drift_share"] >= threshold
 
 

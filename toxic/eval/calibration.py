@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toxic.metrics import expected_calibration_error
+from toxic.eval.metrics import expected_calibration_error
 
 METHODS = ("platt", "temperature")
 

@@ -17,7 +17,7 @@ from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
 from toxic.data import DEFAULT_RUDDIT, benchmark_val, load_bias_madlibs, load_ruddit
-from toxic.metrics import binary_metrics
+from toxic.eval.metrics import binary_metrics
 
 RUDDIT_THRESHOLD = (
     0.0  # offensiveness_score > 0 counts as offensive (scores run from -1 supportive to +1 offensive)

@@ -1,6 +1,6 @@
 """What the app does, without the UI: classify, explain, score files, flag corrections, log and count.
 
-``app.py`` wires these methods to Gradio components and ``toxic/server.py`` to HTTP routes; both turn the
+``app.py`` wires these methods to Gradio components and ``toxic/serve/server.py`` to HTTP routes; both turn the
 :class:`ToxicError` raised here into a message for the user (``gr.Error`` / a JSON error), so a bad request never
 takes the app down.
 """
@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toxic import telemetry
 from toxic.batch import ScoreSummary, score_file
 from toxic.classifier import Classifier
 from toxic.errors import InputError, LogError
 from toxic.explain import word_weights
-from toxic.memory import release_memory
+from toxic.serve import telemetry
+from toxic.serve.memory import release_memory
 from toxic.settings import Settings
 from toxic.text import clean_text
 
@@ -37,7 +37,7 @@ class Service:
             deobfuscate=settings.deobfuscate,
         )
         self.labels = self.clf.labels
-        self.log = log  # a toxic.predlog.PredictionLog, or None
+        self.log = log  # a toxic.monitor.predlog.PredictionLog, or None
         self.log_problem: str | None = None  # why there is no log, shown in the Drift tab
         self._flag_lock = threading.Lock()
         self.started = time.time()
@@ -155,8 +155,8 @@ class Service:
 
     def drift(self, last: int):
         """A drift report of the last ``last`` logged predictions, and the per-hour series for plots."""
-        from toxic.drift import report_from_log, timeseries
-        from toxic.profile import load_profile
+        from toxic.monitor.drift import report_from_log, timeseries
+        from toxic.monitor.profile import load_profile
 
         if self.log is None:
             raise LogError(
@@ -198,7 +198,7 @@ def open_log_or_warn(settings: Settings):
     predictions: it prints the problem and the Drift tab shows it."""
     if settings.log.lower() == "off":
         return None
-    from toxic.predlog import open_log
+    from toxic.monitor.predlog import open_log
 
     try:
         return open_log(settings.log, settings.log_text, settings.log_salt)

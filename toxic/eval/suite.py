@@ -6,7 +6,7 @@ Sections (each a plain dict per model, JSON-ready; ``scripts/evaluate.py`` write
   tuned on that split, ROC-AUC, PR-AUC; calibration (ECE with 15 bins, Brier, reliability bins);
 - ``bias``: bias madlibs, per-identity Subgroup / BPSN / BNSP AUC and the final bias score (evaluation only);
 - ``ruddit``: Ruddit ROC-AUC (``offensiveness_score > 0``) and Spearman, read from its path, never copied;
-- ``robustness``: macro-F1 at the model's own threshold on val texts perturbed by each :mod:`toxic.perturb` kind,
+- ``robustness``: macro-F1 at the model's own threshold on val texts perturbed by each :mod:`toxic.eval.perturb` kind,
   as the drop in points (x100) against the same texts clean;
 - ``speed``: texts/s through ``toxic.Classifier`` on the same val texts for every model (best of a few rounds,
   models interleaved, so background load hits them alike).
@@ -26,9 +26,9 @@ from sklearn.metrics import f1_score
 
 from toxic.data import DEFAULT_RUDDIT, LABELS, benchmark_val, load_bias_madlibs, load_ruddit
 from toxic.errors import DataError
-from toxic.evaluate import bias_report, ruddit_metrics
-from toxic.metrics import best_threshold, binary_metrics
-from toxic.perturb import KINDS, perturb_all
+from toxic.eval.evaluate import bias_report, ruddit_metrics
+from toxic.eval.metrics import best_threshold, binary_metrics
+from toxic.eval.perturb import KINDS, perturb_all
 
 SECTIONS = ("val", "bias", "ruddit", "robustness", "speed")
 ECE_BINS = 15

@@ -19,9 +19,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from toxic import telemetry
 from toxic.errors import ToxicError
-from toxic.service import Service
+from toxic.serve import telemetry
+from toxic.serve.service import Service
 
 
 class ClassifyRequest(BaseModel):

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, calibration, perturbations and the evaluation suite (extra: eval)."""

@@ -1,0 +1,1 @@
+"""Monitoring: the prediction log and its sinks, the reference profile, drift reports and alerts (extra: monitor)."""

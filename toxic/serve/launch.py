@@ -1,0 +1,32 @@
+"""Start the app: the Gradio UI and the HTTP routes on one uvicorn server (``python app.py``)."""
+
+from __future__ import annotations
+
+from toxic.serve.service import Service, open_log_or_warn
+from toxic.serve.ui import build
+from toxic.settings import Settings
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    service = Service(settings, log=open_log_or_warn(settings))
+    demo = build(service)
+    if settings.share:  # a temporary public link through Gradio's share servers: the UI and its API only
+        demo.launch(
+            share=True,
+            server_name=settings.server_name,
+            server_port=settings.server_port,
+            mcp_server=settings.mcp,
+        )
+        return
+    import uvicorn
+
+    from toxic.serve.server import build_app
+
+    print(
+        f"toxic: serving {service.clf.info.model_id} on http://{settings.server_name}:{settings.server_port}",
+        flush=True,
+    )
+    uvicorn.run(
+        build_app(demo, service), host=settings.server_name, port=settings.server_port, log_level="warning"
+    )
