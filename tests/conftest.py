@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.app_process import free_port
+
 pytest_plugins = ["tests.storage_emulator"]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,14 +61,6 @@ def toxic_cli(*args: str, cwd: Path | None = None, input: str | None = None) -> 
     return subprocess.run([exe, *args], capture_output=True, text=True, cwd=cwd, input=input, timeout=300)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
     """The real app (Gradio UI + API + FastAPI routes) over real HTTP on a free loopback port, with small limits
@@ -101,6 +95,6 @@ def app_server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def client(app_server):
     """gradio_client as the README sets it up: one TLS context for all its requests (~40 ms of CPU less a call)."""
-    from scripts.loadtest import gradio_client
+    from toxic.serve.client import gradio_client
 
     return gradio_client(app_server.url, timeout=None)

@@ -15,17 +15,13 @@ import time
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.app_process import free_port
 
 
 class Emulator:
     def __init__(self, data_dir: str | None = None) -> None:
         self.data_dir = data_dir  # None: in memory, lost on stop(); a folder: kept across stop()/start()
-        self.port = _free_port()
+        self.port = free_port()
         self.host = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 

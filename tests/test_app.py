@@ -42,7 +42,7 @@ def test_examples_are_not_computed_at_start(tmp_path, monkeypatch):
     start held start-up by ~1.2 s and ~50 MB. After build the environment is as it was: only the Examples saw the
     folder keyed by model and examples."""
     import app
-    from tests.conftest import free_port
+    from tests.app_process import free_port
     from toxic.serve.server import BackgroundServer, build_app
     from toxic.serve.service import Service
     from toxic.settings import Settings
@@ -64,7 +64,7 @@ def test_without_batching_classify_takes_one_text(tmp_path, monkeypatch):
     from gradio_client import Client
 
     import app
-    from tests.conftest import free_port
+    from tests.app_process import free_port
     from toxic.serve.server import BackgroundServer, build_app
     from toxic.serve.service import Service
     from toxic.settings import Settings
@@ -239,7 +239,7 @@ def test_the_app_process_never_loads_matplotlib(tmp_path):
     its examples and answering a Gradio call, must not have it mapped."""
     from gradio_client import Client
 
-    from scripts.loadtest import Server
+    from tests.app_process import Server
 
     server = Server([sys.executable, "app.py"], {}, tmp_path)
     try:
@@ -255,8 +255,9 @@ def test_the_app_process_never_loads_matplotlib(tmp_path):
 def test_the_app_process_loads_pyarrow_only_for_the_drift_tab(tmp_path):
     """pandas imports pyarrow (~30 MB) at its own import; ``python app.py`` keeps it out until the Drift tab reads
     the model's reference profile, and then the report works (toxic/serve/startup.py)."""
-    from scripts.loadtest import Server, gradio_client
+    from tests.app_process import Server
     from toxic.data import benchmark_val
+    from toxic.serve.client import gradio_client
 
     server = Server([sys.executable, "app.py"], {}, tmp_path)
     try:
@@ -316,7 +317,7 @@ def test_the_app_builds_without_importing_matplotlib(tmp_path):
 def test_mcp_server_only_when_asked(tmp_path):
     """TOXIC_MCP=1: LLM agents get the endpoints as MCP tools (classify among them). Without it there is no MCP
     route, and `python app.py` keeps Gradio from importing the `mcp` package at all (toxic/serve/startup.py)."""
-    from scripts.loadtest import Server
+    from tests.app_process import Server
 
     for flag in ("1", "0"):
         server = Server([sys.executable, "app.py"], {"TOXIC_MCP": flag}, tmp_path)

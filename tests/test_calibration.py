@@ -1,5 +1,5 @@
 """Calibration: the fit recovers known parameters, the Classifier applies a fitted one (and nothing without it),
-the shipped model keeps a Platt fit only where it lowers held-out ECE, and scripts/calibrate.py writes toxic.json."""
+the shipped model keeps a Platt fit only where it lowers held-out ECE, and train/calibrate.py writes toxic.json."""
 
 import dataclasses
 import json
@@ -120,7 +120,7 @@ def test_calibrate_script_writes_toxic_json(tmp_path):
     stale["toxic_label"] = ~stale["toxic_label"].astype(bool)  # a profile that no longer matches the model
     stale.to_parquet(model / "reference.parquet")
     run = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "calibrate.py"), str(model)], capture_output=True, text=True
+        [sys.executable, "-m", "train.calibrate", str(model)], capture_output=True, text=True, cwd=REPO
     )
     assert run.returncode == 0, run.stderr
     meta = json.loads((model / "toxic.json").read_text())

@@ -1,4 +1,4 @@
-"""The evaluation suite: the bias metric on hand-made cases, and scripts/evaluate.py end to end on the shipped
+"""The evaluation suite: the bias metric on hand-made cases, and train/evaluate.py end to end on the shipped
 model (--quick) side by side with a calibrated copy of it."""
 
 import json
@@ -17,7 +17,6 @@ from toxic.eval.evaluate import bias_metrics
 from toxic.eval.perturb import KINDS
 
 REPO = DEFAULT_MODEL.parents[1]
-SCRIPT = REPO / "scripts" / "evaluate.py"
 
 
 def _madlibs() -> pd.DataFrame:
@@ -58,7 +57,11 @@ def test_a_fair_perfect_model_scores_one():
 
 def _run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=REPO, timeout=timeout
+        [sys.executable, "-m", "train.evaluate", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=timeout,
     )
 
 

@@ -1,4 +1,4 @@
-"""scripts/loadtest.py end to end at a tiny size: it starts the real app (and its no-batching twin), drives it
+"""bench/loadtest.py end to end at a tiny size: it starts the real app (and its no-batching twin), drives it
 with real clients and prints every figure and target. The figures themselves are for idle machines, not tests."""
 
 import json
@@ -12,7 +12,7 @@ def test_loadtest_runs_and_reports_every_target(tmp_path):
     out = tmp_path / "figures.json"
     args = ["--clients", "3", "--seconds", "2", "--calls", "5", "--csv-rows", "300", "--procs", "2"]
     proc = subprocess.run(
-        [sys.executable, "scripts/loadtest.py", *args, "--json", str(out)],
+        [sys.executable, "-m", "bench.loadtest", *args, "--json", str(out)],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""scripts/submit_vertex.py in its own environment (.venv-cloud): the CustomJob it builds for several machines, the
+"""train/submit_vertex.py in its own environment (.venv-cloud): the CustomJob it builds for several machines, the
 checks that stop it before anything is sent, and a real submission to a local stand-in of Vertex AI's REST API
 with the data uploaded to the storage emulator."""
 
@@ -17,7 +17,6 @@ from tests.conftest import REPO
 from toxic.data import data_dir, manifest_hash
 
 pytestmark = pytest.mark.cloud
-SCRIPT = REPO / "scripts" / "submit_vertex.py"
 BASE = ["--project", "toxic-proj", "--region", "us-central1", "--bucket", "gs://toxic-stage"]
 BASE += ["--image", "us-central1-docker.pkg.dev/toxic-proj/toxic/train:abc123"]
 VERSION = manifest_hash(data_dir())
@@ -25,7 +24,12 @@ VERSION = manifest_hash(data_dir())
 
 def submit(python, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(python), str(SCRIPT), *args], capture_output=True, text=True, timeout=300, cwd=REPO, env=env
+        [str(python), "-m", "train.submit_vertex", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env=env,
     )
 
 

@@ -44,7 +44,7 @@ class ModelInfo:
     max_length: int
     model_id: str
     version: str
-    # label -> (scale, bias) fitted on val by scripts/calibrate.py; probabilities are sigmoid(scale*logit + bias)
+    # label -> (scale, bias) fitted on val by train/calibrate.py; probabilities are sigmoid(scale*logit + bias)
     calibration: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
@@ -219,7 +219,7 @@ class Classifier:
         if not windows:  # every text empty: defined result, all zeros
             return probs, None
         logits, pooled = self._forward(windows, embeddings)
-        if self.info.calibration:  # fitted on val by scripts/calibrate.py: sigmoid(scale * logit + bias)
+        if self.info.calibration:  # fitted on val by train/calibrate.py: sigmoid(scale * logit + bias)
             scale, bias = np.array(
                 [self.info.calibration.get(label, (1.0, 0.0)) for label in self.labels], dtype=np.float32
             ).T

@@ -110,7 +110,7 @@ class Deobfuscator:
 
     @classmethod
     def load(cls, vocab: Iterable[str] = (), path: Path = LEXICON) -> Deobfuscator:
-        """The packaged lexicon (``scripts/make_lexicon.py`` writes it from the training data) plus ``vocab``,
+        """The packaged lexicon (``train/make_lexicon.py`` writes it from the training data) plus ``vocab``,
         a tokenizer's whole words."""
         with gzip.open(path, "rt", encoding="utf-8") as f:
             lexicon = json.load(f)

@@ -1,7 +1,7 @@
 """The model card (README.md with Hugging Face model-index metadata) written beside an exported model.
 
 Figures come from files in the model directory: metrics.json (val, from training), parity.json (int8 vs PyTorch)
-and, when ``scripts/evaluate.py --write-card`` has run, report.json (Ruddit, bias madlibs, calibration,
+and, when ``train/evaluate.py --write-card`` has run, report.json (Ruddit, bias madlibs, calibration,
 robustness). Plain string templating: the metadata block is YAML that ``huggingface_hub.ModelCard`` parses (a test
 checks it).
 """
@@ -47,7 +47,7 @@ def write_card(model_dir: Path, run_dir: Path | None = None) -> Path:
     int8_val = report is not None and all(label in report.get("val", {}) for label in DATASETS)
     val = report["val"] if int8_val else metrics["val"]
     which = (
-        "the int8 model, at its shipped thresholds (`scripts/evaluate.py`)"
+        "the int8 model, at its shipped thresholds (`train/evaluate.py`)"
         if int8_val
         else "the PyTorch checkpoint before int8 export"
     )
@@ -66,7 +66,7 @@ def write_card(model_dir: Path, run_dir: Path | None = None) -> Path:
         else ""
     )
     report_text = ""
-    if report:  # written by scripts/evaluate.py --write-card; a section it skipped has no rows
+    if report:  # written by train/evaluate.py --write-card; a section it skipped has no rows
         r, b = report.get("ruddit", {}), report.get("bias", {})
         c, o = report.get("calibration", {}), report.get("robustness", {})
         rows = []
@@ -98,7 +98,7 @@ def write_card(model_dir: Path, run_dir: Path | None = None) -> Path:
         report_text = f"""
 ## Beyond the training data
 
-Measured on the int8 model by `scripts/evaluate.py`.{quick}
+Measured on the int8 model by `train/evaluate.py`.{quick}
 
 | check | figure |
 |---|---|

@@ -1,5 +1,5 @@
 """Probability calibration per label, fitted on val logits: Platt scaling ``sigmoid(a*z + b)`` or temperature
-scaling (``b = 0``, ``a = 1/T``). Pure numpy, so the serving path can apply what ``scripts/calibrate.py`` fitted.
+scaling (``b = 0``, ``a = 1/T``). Pure numpy, so the serving path can apply what ``train/calibrate.py`` fitted.
 
 A fitted pair is stored in the model's ``toxic.json`` as ``"calibration": {label: {"scale": a, "bias": b}}``
 and applied by :class:`toxic.Classifier` to each window's logit. With ``a > 0`` the map is monotone: rankings

@@ -1,6 +1,6 @@
 """The evaluation suite: every figure issue 6 asks of a model, computed the same way for any number of models.
 
-Sections (each a plain dict per model, JSON-ready; ``scripts/evaluate.py`` writes them out with plots):
+Sections (each a plain dict per model, JSON-ready; ``train/evaluate.py`` writes them out with plots):
 
 - ``val``: per label on its benchmark val split, macro-F1 at the model's own threshold and at the threshold
   tuned on that split, ROC-AUC, PR-AUC; calibration (ECE with 15 bins, Brier, reliability bins);
@@ -99,7 +99,7 @@ class SuiteData:
 def _probs(clf, texts_by_label: dict[str, list[str]]) -> dict[str, np.ndarray]:
     """Each label's probability on its own texts, one predict call per label. Separate calls on purpose: the int8
     model quantizes activations per batch, so a text's probability moves a little with its batch-mates (mean
-    |dp| ~0.01); scoring each val split alone matches ``toxic eval`` and ``scripts/calibrate.py``."""
+    |dp| ~0.01); scoring each val split alone matches ``toxic eval`` and ``train/calibrate.py``."""
     return {
         label: clf.predict_proba(texts_by_label[label])[:, j] if texts_by_label[label] else np.zeros(0)
         for j, label in enumerate(LABELS)

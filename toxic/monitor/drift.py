@@ -17,7 +17,7 @@ What is compared, each a "feature"; the share of drifted features decides ``data
   reference rows; ROC AUC above the threshold means drift).
 
 Evidently's own ``EmbeddingsDrift`` metric is not used: in 0.7.23 its calculation also runs t-SNE on up to 5,000
-points for its plot, which takes minutes on a small CPU (``scripts/bench_drift.py``), against a 10 s budget.
+points for its plot, which takes minutes on a small CPU (``bench/bench_drift.py``), against a 10 s budget.
 :class:`toxic.monitor.embedding_drift.EmbeddingDrift`, a small Evidently metric, applies the same drift method to the
 components and draws a scatter of the first two instead. (``DataDriftPreset(embeddings=...)`` computes nothing
 for embeddings in 0.7.23.) A feature's ``score`` is a p-value for K-S (drift below the threshold), a distance

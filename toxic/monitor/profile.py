@@ -1,6 +1,6 @@
 """The reference profile: what the model's input looked like in training, for drift to compare against.
 
-    python scripts/make_profile.py models/default     # writes models/default/reference.parquet
+    python -m train.make_profile models/default     # writes models/default/reference.parquet
 
 One row per sampled training text: text descriptors (:data:`DESCRIPTORS`), the model's scores and decisions, and
 the model's own pooled embedding (``emb_0`` ... ``emb_383``, float16: drift needs its shape, not its last bits).
@@ -145,7 +145,7 @@ def load_profile(model_dir: str | Path) -> pd.DataFrame:
     path = profile_path(model_dir)
     if not path.exists():
         raise DriftError(
-            f"no reference profile at {path}: build it with `python scripts/make_profile.py {model_dir}`"
+            f"no reference profile at {path}: build it with `python -m train.make_profile {model_dir}`"
         )
     try:
         # pyarrow itself, not pd.read_parquet: `python app.py` imports pandas with pyarrow kept out

@@ -6,8 +6,8 @@ Measures, interleaved over the same real val tweets (one client, keep-alive, loo
   ``default``; ``threads=1`` (onnxruntime on one core, leaving the other to the client and the web stack);
   ``log=off`` (no prediction log).
 
-    .venv/bin/python scripts/rest_latency.py             # ~2 minutes
-    .venv/bin/python scripts/rest_latency.py --calls 100 --json runs/rest.json
+    .venv/bin/python -m bench.rest_latency             # ~2 minutes
+    .venv/bin/python -m bench.rest_latency --calls 100 --json runs/rest.json
 """
 
 from __future__ import annotations
@@ -22,11 +22,9 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from scripts.loadtest import Server, pct, rest_times, val_texts  # noqa: E402
-from toxic.classifier import Classifier  # noqa: E402
+from bench.loadtest import pct, rest_times, val_texts
+from tests.app_process import Server
+from toxic.classifier import Classifier
 
 VARIANTS = {"default": {}, "threads=1": {"TOXIC_THREADS": "1"}, "log=off": {"TOXIC_LOG": "off"}}
 

@@ -1,8 +1,8 @@
 """Load test of the running app over loopback: latency, throughput under concurrent clients, batching, start-up
 time, memory and batch CSV through the app, each against a baseline measured in the same run.
 
-    .venv/bin/python scripts/loadtest.py              # the full run (~17 min): the README's figures
-    .venv/bin/python scripts/loadtest.py --quick      # 8 clients x 10 s, a 5,000-row CSV: a smoke run (~2 min)
+    .venv/bin/python -m bench.loadtest              # the full run (~17 min): the README's figures
+    .venv/bin/python -m bench.loadtest --quick      # 8 clients x 10 s, a 5,000-row CSV: a smoke run (~2 min)
 
 Everything listens on 127.0.0.1 only and every phase is bounded in time and count. Phases:
 0. the model alone, in this process: texts/s one text at a time and in batches of 16 (what batching can save in
@@ -26,12 +26,9 @@ Everything listens on 127.0.0.1 only and every phase is bounded in time and coun
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
 import json
 import multiprocessing
 import os
-import ssl
 import statistics
 import subprocess
 import sys
@@ -41,6 +38,9 @@ import time
 from pathlib import Path
 
 import httpx
+
+from tests.app_process import Server
+from toxic.serve.client import gradio_client
 
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -52,7 +52,6 @@ CALL_TIMEOUT_S = 60  # a call with no answer by then is an error: a lost call mu
 
 def serve() -> None:
     """The app exactly as app.py builds it, plus a no-op Gradio endpoint with the same input and output."""
-    sys.path.insert(0, str(REPO))
     from toxic.serve.startup import prepare_process
 
     prepare_process()  # as `python app.py` does: without it Gradio imports matplotlib (~26 MB) and mcp
@@ -77,103 +76,7 @@ def serve() -> None:
     uvicorn.run(build_app(demo, service), host="127.0.0.1", port=settings.server_port, log_level="warning")
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A server process on a free loopback port; `ready_s` is process start to /healthz answering 200."""
-
-    def __init__(self, cmd: list[str], env: dict[str, str], workdir: Path, timeout: float = 60) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "GRADIO_SERVER_NAME": "127.0.0.1",
-            "GRADIO_SERVER_PORT": str(self.port),
-            "TOXIC_LOG": str(workdir / f"predictions-{self.port}.sqlite"),
-            "TOXIC_FLAG_DIR": str(workdir / "flagged"),
-            "GRADIO_EXAMPLES_CACHE": str(workdir / f"examples-{self.port}"),  # cold: caching counts in ready
-            "GRADIO_ANALYTICS_ENABLED": "False",
-            **env,
-        }
-        self.log = open(workdir / f"server-{self.port}.log", "w")  # noqa: SIM115 (closed in stop)
-        start = time.perf_counter()
-        self.proc = subprocess.Popen(
-            cmd,
-            cwd=REPO,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        with httpx.Client(timeout=2) as http:
-            while True:
-                if self.proc.poll() is not None:
-                    raise SystemExit(f"the server exited with {self.proc.returncode}: see {self.log.name}")
-                if time.perf_counter() - start > timeout:
-                    self.stop()
-                    raise SystemExit(f"the server was not ready after {timeout:.0f} s: see {self.log.name}")
-                try:
-                    if http.get(self.url + "/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.02)
-            self.ready_s = time.perf_counter() - start
-            http.post(self.url + "/api/v1/classify", json={"text": "warm up"}, timeout=30).raise_for_status()
-            self.first_prediction_s = time.perf_counter() - start
-
-    def memory_mb(self) -> tuple[float, float]:
-        """(current RSS, peak RSS) of the server process, in MB."""
-        fields = dict(
-            line.split(":", 1) for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines()
-        )
-        return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
-
-    def phase_peak_mb(self) -> float:
-        """Peak RSS (MB) since the last call, or since start; resets the kernel's high-water mark (clear_refs 5),
-        so that the next phase is measured alone. Where that is not allowed, peaks accumulate over phases."""
-        peak = self.memory_mb()[1]
-        with contextlib.suppress(OSError):
-            Path(f"/proc/{self.proc.pid}/clear_refs").write_text("5")
-        return peak
-
-    def log_tail(self, lines: int = 30) -> str:
-        self.log.flush()
-        return "\n".join(Path(self.log.name).read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
-
-
 # --- the clients --------------------------------------------------------------------------------------------------
-
-
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    return ssl.create_default_context()
-
-
-def gradio_client(url: str, timeout: float | None = CALL_TIMEOUT_S):
-    """A gradio_client Client as a careful caller sets one up. It opens a new httpx client for every request
-    (queue join, results stream), and httpx builds a TLS context with the CA bundle for each one, even for
-    http://: ~18 ms of CPU, twice per call, ~42 ms a call in all. One prebuilt context, passed as ``verify``, makes
-    that ~0.1 ms (``ssl_verify`` goes to httpx's ``verify``, which takes a context). Without it the load
-    generator, not the app, was the ceiling on these 2 cores. ``timeout=None`` keeps gradio_client's own timeouts
-    (for a long job such as a large CSV)."""
-    from gradio_client import Client
-
-    kwargs = {"timeout": timeout} if timeout is not None else {}
-    return Client(url, verbose=False, ssl_verify=_tls(), httpx_kwargs=kwargs)
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -185,7 +88,6 @@ def pct(samples: list[float], q: float) -> float:
 
 def val_texts() -> list[str]:
     """The real tweets every phase sends: both benchmark val splits."""
-    sys.path.insert(0, str(REPO))
     from toxic.data import benchmark_val
 
     return [t for label in ("toxic", "hate") for t in benchmark_val(label)["text"]]
@@ -210,7 +112,7 @@ def one_client_latency(url: str, texts: list[str], calls: int) -> dict[str, list
     times: dict[str, list[float]] = {"rest_mixed": [], "classify": [], "noop": []}
     with httpx.Client(base_url=url, timeout=30) as http:
         times = {"rest": rest_times(http, texts, calls), **times}
-        client = gradio_client(url)
+        client = gradio_client(url, timeout=CALL_TIMEOUT_S)
         for i in range(calls + 10):
             text = texts[i % len(texts)]
             for name in ("rest_mixed", "classify", "noop"):
@@ -237,7 +139,7 @@ def _load_worker(
     def run(offset: int) -> None:
         try:
             if kind != "rest":
-                client = gradio_client(url)
+                client = gradio_client(url, timeout=CALL_TIMEOUT_S)
                 call = lambda text: client.submit(text, api_name=kind).result(timeout=CALL_TIMEOUT_S)  # noqa: E731
             else:
                 http = httpx.Client(base_url=url, timeout=CALL_TIMEOUT_S)
@@ -311,7 +213,6 @@ def load(url: str, kind: str, clients: int, seconds: float, texts: list[str], pr
 def model_batching_gain(texts: list[str], batch: int, n: int = 256) -> dict:
     """The model's own texts/s one text at a time and in batches of ``batch``, in this process, same texts,
     interleaved rounds: what batching could save in the forward pass alone, before any Gradio cost."""
-    sys.path.insert(0, str(REPO))
     from toxic.classifier import Classifier
 
     clf = Classifier.load()
@@ -388,7 +289,7 @@ def main() -> None:
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # the clients and their workers send nothing out either
     texts = val_texts()
     env = {"TOXIC_THREADS": str(args.threads)} if args.threads else {}
-    serve_cmd = [PY, str(Path(__file__).resolve()), "--serve"]
+    serve_cmd = [PY, "-m", "bench.loadtest", "--serve"]
     figures: dict = {"cpus": os.cpu_count(), "clients": args.clients, "seconds": args.seconds}
     t_all = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="toxic-loadtest-") as tmp:

@@ -1,10 +1,10 @@
 """Drift of Ruddit (Reddit comments) against the training data: how far from its training distribution the model
 works on another platform. Writes OUT/drift.json (the summary), OUT/drift.html (Evidently) and OUT/drift.md.
 
-    python scripts/drift_ruddit.py [--out reports/ruddit_drift] [--ruddit PATH] [--model DIR] [--n 2000]
+    python -m bench.drift_ruddit [--out reports/ruddit_drift] [--ruddit PATH] [--model DIR] [--n 2000]
 
 Ruddit's text has no license: it is read from ../shared/data/ruddit/ and never copied into the repo (the outputs
-hold statistics only). The accuracy of the model on Ruddit is reported by scripts/evaluate.py.
+hold statistics only). The accuracy of the model on Ruddit is reported by train/evaluate.py.
 """
 
 import argparse
@@ -13,13 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from toxic.classifier import Classifier  # noqa: E402
-from toxic.data import DEFAULT_RUDDIT, load_ruddit  # noqa: E402
-from toxic.errors import ToxicError  # noqa: E402
-from toxic.monitor.drift import compare, current_frame, window_from_texts  # noqa: E402
-from toxic.monitor.profile import load_profile  # noqa: E402
+from toxic.classifier import Classifier
+from toxic.data import DEFAULT_RUDDIT, load_ruddit
+from toxic.errors import ToxicError
+from toxic.monitor.drift import compare, current_frame, window_from_texts
+from toxic.monitor.profile import load_profile
 
 
 def markdown(summary: dict, n_total: int, model: str) -> str:
@@ -54,7 +52,7 @@ def markdown(summary: dict, n_total: int, model: str) -> str:
         "",
         *[f"- {note}" for note in s["notes"]],
         "",
-        "Reproduce: `python scripts/drift_ruddit.py`; the full report is `drift.html`.",
+        "Reproduce: `python -m bench.drift_ruddit`; the full report is `drift.html`.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -1,6 +1,6 @@
 """Write the reference profile of a model directory (``reference.parquet``), for drift monitoring.
 
-    python scripts/make_profile.py models/default [--n 5000] [--seed 0]
+    python -m train.make_profile models/default [--n 5000] [--seed 0]
 
 A seeded sample of the training texts (``toxic.data.build_splits()["train"]``) is profiled with the model in the
 directory: text descriptors, scores, decisions and pooled embeddings (see ``toxic/monitor/profile.py``).
@@ -10,12 +10,9 @@ directory: text descriptors, scores, decisions and pooled embeddings (see ``toxi
 import argparse
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from toxic.errors import ToxicError  # noqa: E402
-from toxic.monitor.profile import write_profile  # noqa: E402
+from toxic.errors import ToxicError
+from toxic.monitor.profile import write_profile
 
 
 def main() -> int:

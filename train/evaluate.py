@@ -1,12 +1,12 @@
 """The evaluation suite, one command: any number of model directories side by side (see ``toxic/eval/suite.py``).
 
-    python scripts/evaluate.py models/default runs/x/onnx --out reports/eval     # the full suite (the default)
-    python scripts/evaluate.py models/default --quick                            # subsampled, for development
-    python scripts/evaluate.py models/default --report bias                      # one report: reports/bias/
-    python scripts/evaluate.py models/default --report ruddit --ruddit PATH      # Ruddit, read in place
-    python scripts/evaluate.py runs/x/onnx --write-card                          # + report.json and README.md
-    python scripts/evaluate.py models/default runs/old --readme                  # + the README's results table
-    python scripts/evaluate.py --readme-from reports/eval/results.json           # that table again, no new run
+    python -m train.evaluate models/default runs/x/onnx --out reports/eval     # the full suite (the default)
+    python -m train.evaluate models/default --quick                            # subsampled, for development
+    python -m train.evaluate models/default --report bias                      # one report: reports/bias/
+    python -m train.evaluate models/default --report ruddit --ruddit PATH      # Ruddit, read in place
+    python -m train.evaluate runs/x/onnx --write-card                          # + report.json and README.md
+    python -m train.evaluate models/default runs/old --readme                  # + the README's results table
+    python -m train.evaluate --readme-from reports/eval/results.json           # that table again, no new run
 
 Writes ``results.json`` (everything), ``results.md`` (the tables; the summary is printed) and PNGs (``reliability.png``,
 ``bias.png``, ``ruddit.png``, ``robustness.png``) under ``--out``. With ``--write-card`` each model directory gets
@@ -31,7 +31,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # train.card (no heavy imports) from the serving environment
 
 from toxic.classifier import Classifier  # noqa: E402
 from toxic.data import DEFAULT_RUDDIT, LABELS  # noqa: E402
@@ -365,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out.mkdir(parents=True, exist_ok=True)
     meta = {
-        "command": "python scripts/evaluate.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python -m train.evaluate " + " ".join(argv if argv is not None else sys.argv[1:]),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "quick": args.quick,
         "sections": list(sections),

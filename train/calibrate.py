@@ -1,7 +1,7 @@
 """Calibrate an exported model's probabilities on val: Platt (or temperature) scaling per label.
 
-    python scripts/calibrate.py runs/x/onnx                  # Platt scaling, writes runs/x/onnx/toxic.json
-    python scripts/calibrate.py runs/x/onnx --method temperature --dry-run
+    python -m train.calibrate runs/x/onnx                  # Platt scaling, writes runs/x/onnx/toxic.json
+    python -m train.calibrate runs/x/onnx --method temperature --dry-run
 
 Per label, on its benchmark val split (TweetEval offensive for toxic, TweetEval hate for hate): the int8 model's
 raw logits (any calibration already in toxic.json is ignored) -> ``(scale, bias)`` minimising log loss -> the

@@ -1,7 +1,7 @@
 """Write toxic/lexicon.json.gz, the word list behind toxic.deobfuscate, from the training split.
 
-    PYTHONPATH=. .venv/bin/python scripts/make_lexicon.py          # rewrites toxic/lexicon.json.gz
-    PYTHONPATH=. .venv/bin/python scripts/make_lexicon.py --check  # exits 1 if the committed file differs
+    .venv/bin/python -m train.make_lexicon          # rewrites toxic/lexicon.json.gz
+    .venv/bin/python -m train.make_lexicon --check  # exits 1 if the committed file differs
 
 Only the train split of data/ (never val, bias madlibs or Ruddit): every lower-cased word with its count, and the
 target words (4+ letters, in 15+ labelled texts, 80% or more of them offensive) that typo repair may map to.
@@ -23,7 +23,7 @@ from toxic.deobfuscate import LEXICON, build_lexicon
 def lexicon_bytes() -> bytes:
     train = build_splits()["train"]
     lexicon = {
-        "about": "word counts and offensive-leaning words of the train split of data/ (scripts/make_lexicon.py)",
+        "about": "word counts and offensive-leaning words of the train split of data/ (train/make_lexicon.py)",
         **build_lexicon(train["text"].tolist(), train["toxic"].tolist()),
     }
     buf = io.BytesIO()

@@ -1,6 +1,6 @@
 """Submit the training image (train/Dockerfile) as a Vertex AI custom job. Runs in .venv-cloud (./tasks.sh setup-cloud).
 
-    .venv-cloud/bin/python scripts/submit_vertex.py --project P --region us-central1 --bucket gs://B \\
+    .venv-cloud/bin/python -m train.submit_vertex --project P --region us-central1 --bucket gs://B \\
         --image us-central1-docker.pkg.dev/P/toxic/train:v1 --dry-run           # prints the job; sends nothing
     ... --machine-type g2-standard-8 --accelerator L4 -- --epochs 3 --batch-size 64   # after --: train.train args
 

@@ -1,6 +1,6 @@
 """How long a drift report takes: 10,000 logged predictions against the 5,000-row reference profile.
 
-    python scripts/bench_drift.py [--rows 10000] [--evidently-embeddings]
+    python -m bench.bench_drift [--rows 10000] [--evidently-embeddings]
 
 Setup (not timed): a SQLite log of ``--rows`` training texts outside the profile's sample, scored by the embedded
 model. Timed: reading the window, its descriptors, embeddings of a sample of its texts, and the Evidently report
@@ -15,13 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from toxic.classifier import Classifier  # noqa: E402
-from toxic.data import build_splits  # noqa: E402
-from toxic.monitor.drift import COMPONENTS, _components, compare, current_frame  # noqa: E402
-from toxic.monitor.predlog import open_log  # noqa: E402
-from toxic.monitor.profile import load_profile  # noqa: E402
+from toxic.classifier import Classifier
+from toxic.data import build_splits
+from toxic.monitor.drift import COMPONENTS, _components, compare, current_frame
+from toxic.monitor.predlog import open_log
+from toxic.monitor.profile import load_profile
 
 
 def main() -> int:

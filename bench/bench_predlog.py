@@ -1,6 +1,6 @@
 """What logging adds to a prediction: ``record_many`` into SQLite and into GCS, against no logging, same run.
 
-    python scripts/bench_predlog.py [--calls 2000]
+    python -m bench.bench_predlog [--calls 2000]
 
 First the cost of a prediction without logging (one text through the embedded model), then the time spent in
 ``record_many`` per prediction for each sink and text mode, one text a call (the app's single predictions) and 32
@@ -17,11 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.storage_emulator import Emulator  # noqa: E402
-from toxic.classifier import Classifier  # noqa: E402
-from toxic.monitor.predlog import open_log  # noqa: E402
+from tests.storage_emulator import Emulator
+from toxic.classifier import Classifier
+from toxic.monitor.predlog import open_log
 
 TEXT = "Honestly this is the dumbest take I have read all week, you clown."
 

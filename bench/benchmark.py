@@ -1,6 +1,6 @@
 """Speed of the serving path against what a user writes first (transformers + PyTorch), in one run, same texts.
 
-    .venv-train/bin/python scripts/benchmark.py [--texts 2000] [--torch-checkpoint runs/<run>/checkpoint]
+    .venv-train/bin/python -m bench.benchmark [--texts 2000] [--torch-checkpoint runs/<run>/checkpoint]
 
 Runs in the training environment (it needs torch for the baseline); the int8 side goes through ``toxic.Classifier``
 and the serving environment's ``toxic`` command. Prints a table, the ratios, and the compute roof of this CPU:
@@ -16,7 +16,6 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 SERVING_BIN = REPO / ".venv" / "bin"
 
 
