@@ -29,8 +29,13 @@ from toxic.errors import InputError, ModelError
 from toxic.settings import env_flag
 from toxic.text import clean_text
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = REPO_ROOT / "models" / "default"
+# The embedded model: inside the installed package (toxic/model/, package data), or models/default in a checkout.
+_PACKAGED_MODEL = Path(__file__).resolve().parent / "model"
+DEFAULT_MODEL = (
+    _PACKAGED_MODEL
+    if _PACKAGED_MODEL.is_dir()
+    else Path(__file__).resolve().parents[1] / "models" / "default"
+)
 MODEL_FILES = ("model.onnx", "tokenizer.json", "config.json", "toxic.json")
 
 

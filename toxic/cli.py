@@ -6,6 +6,7 @@ toxic eval [--model DIR_OR_REPO]                 # val metrics of a model direct
 toxic data verify                                # the data files against data/manifest.json
 toxic drift --log URI [--last N | --since ISO] --out report.html [--check --threshold X --webhook URL]
 toxic push MODEL_DIR ORG/NAME [--dry-run] [--revision BRANCH]   # publish a model folder to the HF Hub
+toxic serve                                      # the app (as python app.py); needs toxic[app,monitor]
 """
 
 from __future__ import annotations
@@ -139,6 +140,18 @@ def cmd_drift(args) -> int:
     return 1
 
 
+def cmd_serve(args) -> int:
+    from toxic.serve.startup import prepare_process
+
+    prepare_process()  # before Gradio's import, as python app.py does
+    try:
+        from toxic.serve.launch import main as serve
+    except ImportError as e:
+        raise ToxicError(f"toxic serve needs the app: pip install 'toxic[app,monitor]' ({e})") from None
+    serve()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="toxic", description="Offline toxic-comment classifier (int8 ONNX)."
@@ -199,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--webhook", default=None, help="with --check: POST a Slack-compatible JSON message here")
     model_args(p)
     p.set_defaults(func=cmd_drift)
+
+    p = sub.add_parser("serve", help="the app: UI, API and HTTP routes (settings: TOXIC_* environment)")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 
