@@ -25,7 +25,9 @@ def free_port() -> int:
 class Server:
     """A server process on a free loopback port; `ready_s` is process start to /healthz answering 200."""
 
-    def __init__(self, cmd: list[str], env: dict[str, str], workdir: Path, timeout: float = 60) -> None:
+    def __init__(
+        self, cmd: list[str], env: dict[str, str], workdir: Path, timeout: float = 60, cwd: Path = REPO
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -42,7 +44,7 @@ class Server:
         start = time.perf_counter()
         self.proc = subprocess.Popen(
             cmd,
-            cwd=REPO,
+            cwd=cwd,
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
