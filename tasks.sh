@@ -53,10 +53,10 @@ case "${1:-}" in
     head -5 examples/comments.scored.csv ;;
   test)
     setup; setup_train; setup_cloud; setup_browser; setup_actionlint; setup_tools
-    shift; exec .venv/bin/python -m pytest "$@" ;;
+    shift; exec .venv/bin/python -m pytest --durations=15 "$@" ;;
   test-serving)  # what runs on every OS and Python: the serving environment alone
-    setup; setup_actionlint; shift; exec .venv/bin/python -m pytest -m "not train and not cloud and not browser" "$@" ;;
-  test-browser) setup; setup_browser; shift; exec .venv/bin/python -m pytest -m browser "$@" ;;
+    setup; setup_actionlint; shift; exec .venv/bin/python -m pytest --durations=15 -m "not train and not cloud and not browser" "$@" ;;
+  test-browser) setup; setup_browser; shift; exec .venv/bin/python -m pytest --durations=15 -m browser "$@" ;;
   vertex) setup_cloud; shift; exec .venv-cloud/bin/python -m train.submit_vertex "$@" ;;
   lint)
     setup; setup_actionlint

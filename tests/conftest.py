@@ -17,6 +17,8 @@ pytest_plugins = ["tests.storage_emulator"]
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_PYTHON = REPO / ".venv-train" / "bin" / "python"
 CLOUD_PYTHON = REPO / ".venv-cloud" / "bin" / "python"
+# For tests that read a process's memory map or peak RSS from /proc (the CI matrix also runs macOS).
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux only)")
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
-from tests.conftest import REPO
+from tests.conftest import REPO, linux_only
 
 
 @pytest.fixture(autouse=True)
@@ -233,41 +233,40 @@ def test_drift_window_too_small_is_a_clear_message(client):
         client.predict(10, "", "", api_name="/drift")  # at least 30 are needed
 
 
-def test_the_app_process_never_loads_matplotlib(tmp_path):
+@pytest.fixture(scope="module")
+def app_process(tmp_path_factory):
+    """``python app.py`` as a user starts it, in its own process (one for the tests of this module that need it)."""
+    from tests.app_process import Server
+
+    server = Server([sys.executable, "app.py"], {}, tmp_path_factory.mktemp("app-process"))
+    yield server
+    server.stop()
+
+
+@linux_only
+def test_the_app_process_never_loads_matplotlib(app_process):
     """Gradio imports matplotlib (and pyplot) at the first event when it can, and pandas' Styler at the first
     gr.Dataframe: 0.5-0.9 s of start-up and ~20 MB for plots the app never draws. ``python app.py``, after caching
     its examples and answering a Gradio call, must not have it mapped."""
-    from gradio_client import Client
+    from toxic.serve.client import gradio_client
 
-    from tests.app_process import Server
-
-    server = Server([sys.executable, "app.py"], {}, tmp_path)
-    try:
-        assert (
-            "toxic" in Client(server.url, verbose=False).predict("you idiot", api_name="/classify")["labels"]
-        )
-        maps = Path(f"/proc/{server.proc.pid}/maps").read_text()
-    finally:
-        server.stop()
+    assert "toxic" in gradio_client(app_process.url).predict("you idiot", api_name="/classify")["labels"]
+    maps = Path(f"/proc/{app_process.proc.pid}/maps").read_text()
     assert "site-packages/onnxruntime/" in maps and "site-packages/matplotlib/" not in maps
 
 
-def test_the_app_process_loads_pyarrow_only_for_the_drift_tab(tmp_path):
+@linux_only
+def test_the_app_process_loads_pyarrow_only_for_the_drift_tab(app_process):
     """pandas imports pyarrow (~30 MB) at its own import; ``python app.py`` keeps it out until the Drift tab reads
     the model's reference profile, and then the report works (toxic/serve/startup.py)."""
-    from tests.app_process import Server
     from toxic.data import benchmark_val
     from toxic.serve.client import gradio_client
 
-    server = Server([sys.executable, "app.py"], {}, tmp_path)
-    try:
-        client = gradio_client(server.url)
-        client.predict(benchmark_val("toxic")["text"].head(60).tolist(), api_name="/classify_batch")
-        before = Path(f"/proc/{server.proc.pid}/maps").read_text()
-        summary, *_ = client.predict(50, "", "", api_name="/drift")
-        after = Path(f"/proc/{server.proc.pid}/maps").read_text()
-    finally:
-        server.stop()
+    client = gradio_client(app_process.url)
+    client.predict(benchmark_val("toxic")["text"].head(60).tolist(), api_name="/classify_batch")
+    before = Path(f"/proc/{app_process.proc.pid}/maps").read_text()
+    summary, *_ = client.predict(50, "", "", api_name="/drift")
+    after = Path(f"/proc/{app_process.proc.pid}/maps").read_text()
     assert "site-packages/pandas/" in before and "site-packages/pyarrow/" not in before
     assert "dataset drift" in summary and "site-packages/pyarrow/" in after
 
@@ -314,21 +313,19 @@ def test_the_app_builds_without_importing_matplotlib(tmp_path):
     assert out.stdout.split()[-3:] == ["False", "True", "True"], out.stdout + out.stderr
 
 
-def test_mcp_server_only_when_asked(tmp_path):
-    """TOXIC_MCP=1: LLM agents get the endpoints as MCP tools (classify among them). Without it there is no MCP
-    route, and `python app.py` keeps Gradio from importing the `mcp` package at all (toxic/serve/startup.py)."""
+def test_mcp_server_only_when_asked(app_process, tmp_path):
+    """TOXIC_MCP=1: LLM agents get the endpoints as MCP tools (classify among them). Without it (app_process)
+    there is no MCP route, and `python app.py` keeps Gradio from importing the `mcp` package at all
+    (toxic/serve/startup.py)."""
     from tests.app_process import Server
 
-    for flag in ("1", "0"):
-        server = Server([sys.executable, "app.py"], {"TOXIC_MCP": flag}, tmp_path)
-        try:
-            schema = httpx.get(server.url + "/gradio_api/mcp/schema")
-        finally:
-            server.stop()
-        if flag == "1":
-            assert schema.status_code == 200 and "classify" in {tool["name"] for tool in schema.json()}
-        else:
-            assert schema.status_code == 404
+    server = Server([sys.executable, "app.py"], {"TOXIC_MCP": "1"}, tmp_path)
+    try:
+        schema = httpx.get(server.url + "/gradio_api/mcp/schema")
+    finally:
+        server.stop()
+    assert schema.status_code == 200 and "classify" in {tool["name"] for tool in schema.json()}
+    assert httpx.get(app_process.url + "/gradio_api/mcp/schema").status_code == 404
     code = "import sys; from toxic.serve.startup import keep_out_unused; keep_out_unused(); import gradio; "
     code += "print(sys.modules.get('mcp') is not None)"
     for flag, imported in (("0", "False"), ("1", "True")):

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import zipfile
 
 import pandas as pd
@@ -13,9 +14,10 @@ from tests.conftest import REPO, toxic_cli
 def test_predict_prints_json_lines():
     out = toxic_cli("predict", "You are a disgusting idiot.", "Lovely weather today.")
     assert out.returncode == 0, out.stderr
-    lines = [pd.read_json(io.StringIO(line), typ="series") for line in out.stdout.splitlines()]
-    assert lines[0]["labels"] == ["toxic"] or "toxic" in lines[0]["labels"]
-    assert lines[1]["labels"] == []
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(lines) == 2 and all(set(line) >= {"toxic", "hate", "labels"} for line in lines), lines
+    assert "toxic" in lines[0]["labels"] and lines[0]["toxic"] > 0.5
+    assert lines[1]["labels"] == [] and lines[1]["toxic"] < 0.5 and lines[1]["hate"] < 0.5
 
 
 def test_predict_undoes_look_alike_spellings_unless_raw():

@@ -5,9 +5,10 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import REPO
+from tests.conftest import REPO, linux_only
 
 
+@linux_only  # peak RSS from /proc
 def test_loadtest_runs_and_reports_every_target(tmp_path):
     out = tmp_path / "figures.json"
     args = ["--clients", "3", "--seconds", "2", "--calls", "5", "--csv-rows", "300", "--procs", "2"]
