@@ -295,7 +295,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="toxic-loadtest-") as tmp:
         work = Path(tmp)
 
-        # 16: about the batch Gradio forms under 32 clients (14-18 counted, train/EXPERIMENTS.md section 13)
+        # 16: about the batch Gradio forms under 32 clients (14-18 counted, docs/experiments.md)
         figures["model"] = model_batching_gain(texts, batch=16)
         print("1/5 start-up: python app.py", flush=True)
         app_server = Server([PY, "app.py"], env, work)

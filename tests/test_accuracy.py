@@ -1,8 +1,8 @@
 """The shipped model's quality on the benchmarks' validation splits (full splits), at its own thresholds.
 
-The spine issue's floor is 0.78 (toxic) / 0.75 (hate) macro-F1. As served today (look-alike spellings undone,
-batches of at most 256 padded tokens) the shipped model measures 0.7788 / 0.7551 (`toxic eval`; README): `toxic`
-is short of its floor by batching noise (train/EXPERIMENTS.md sections 8, 10 and 12: the same weights score
+The floor is 0.78 (toxic) / 0.75 (hate) macro-F1. As served (look-alike spellings undone, batches of at most
+256 padded tokens) the shipped model measures 0.7788 / 0.7551 (`toxic eval`; docs/evaluation.md): `toxic` is
+short of its floor by batching noise (docs/experiments.md, "Batching noise": the same weights score
 0.775-0.781 depending only on how val is cut into batches). So this test guards what we ship against regressions, at the
 bottom of that range: a change that moves `toxic` below 0.775 is more than noise.
 

@@ -129,7 +129,7 @@ class Classifier:
         # A batch's buffers take ~20 KB a padded token. Capping a batch's padded tokens caps them (256: ~12 MB
         # less at the peak than 512, at the same texts/s), and so does not caching a memory plan per input shape.
         # No arena: the buffers go back to malloc, which toxic.serve.memory.release_memory() hands back to the OS after
-        # a batch job (train/EXPERIMENTS.md sections 8, 10 and 12).
+        # a batch job (docs/experiments.md).
         self.max_batch_tokens = max_batch_tokens
         options = ort.SessionOptions()
         options.enable_mem_pattern = False

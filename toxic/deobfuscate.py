@@ -22,7 +22,7 @@ Letters from other alphabets or styled Unicode that render as Latin ones are fol
 also have Latin letters, so Russian and Greek text is untouched. Letters masked with asterisks (``f*ck``, ``sh*t``, ``f**king``) are filled in the same way: each ``*`` one letter,
 toward the commonest offensive training word that fits, when one clearly does. Mentions, hashtags, numbers (``1st``, ``100k``, ``50s``) and pieces of fewer than three characters (``b4``,
 ``A1``) are left alone.
-What it measured (train/EXPERIMENTS.md section 9): on the suite's obfuscated val texts the mean macro-F1 drop fell
+What it measured (docs/experiments.md): on the suite's obfuscated val texts the mean macro-F1 drop fell
 from 4.66 to 1.21 points, at the same clean-val F1 within noise. ``Classifier(deobfuscate=False)`` or ``TOXIC_DEOBFUSCATE=0``
 turns it off.
 """

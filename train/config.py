@@ -19,12 +19,12 @@ class TrainConfig:
     data_dir: str = ""  # labelled data; "" = the repo's data/ (or $TOXIC_DATA_DIR); gs:// is fetched first
     run_dir: str = ""  # where the run writes; "" = $AIP_MODEL_DIR on Vertex, else runs/<time>
     epochs: int = 2  # passes over the training data
-    batch_size: int = 32  # texts per step (32 beat 64 on val, train/EXPERIMENTS.md)
+    batch_size: int = 32  # texts per step (32 beat 64 on val, docs/experiments.md)
     lr: float = 8e-5  # peak AdamW learning rate, linear warm-up then linear decay
     weight_decay: float = 0.01  # AdamW weight decay
     warmup: float = 0.06  # share of the steps spent warming up
     max_length: int = 128  # tokens per training text (val tweets average ~35)
-    label_smoothing: float = 0.1  # targets become y*(1-s) + s/2 (0.1 beat 0 on val, train/EXPERIMENTS.md)
+    label_smoothing: float = 0.1  # targets become y*(1-s) + s/2 (0.1 beat 0 on val, docs/experiments.md)
     group_by_length: bool = (
         True  # batches of similar length: far less padding, same randomness across batches
     )

@@ -38,9 +38,9 @@ from toxic.errors import ToxicError  # noqa: E402
 from toxic.eval.perturb import KINDS  # noqa: E402
 from toxic.eval.suite import SECTIONS, SuiteConfig, run_suite  # noqa: E402
 
-# Issue 6's targets for the default model, shown beside the figures.
+# The targets for the default model, shown beside the figures.
 TARGETS = {"macro_f1": ">= 0.80", "ece": "<= 0.03", "min_bpsn": ">= 0.90", "bias": ">= 0.93"}
-TARGETS |= {"ruddit": ">= 0.85", "drop": "<= 3.0", "speed": ">= 0.9x the spine's"}
+TARGETS |= {"ruddit": ">= 0.85", "drop": "<= 3.0", "speed": ">= 0.9x the previous model's"}
 
 
 # --- Markdown ------------------------------------------------------------------------------------------------------

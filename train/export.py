@@ -9,7 +9,7 @@ probabilities saved by training -> tokenizer, config, thresholds, model card.
 
 ``--static`` quantizes activations with fixed ranges calibrated on training tweets instead of per call
 (onnxruntime's ``quantize_static``): a text's score then no longer depends on the texts batched with it, and
-throughput is 10-20% higher here; not yet the default (train/EXPERIMENTS.md section 8).
+throughput is 10-20% higher here; not yet the default (docs/experiments.md).
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def quantize(fp32_dir: Path, out_dir: Path, signed_weights: bool = False) -> Pat
     # Per-channel weights: per-tensor int8 moved decisions on ~3-5% of val texts, per-channel on < 1%.
     # avx2: u8 activations x u8 weights. Signed weights (u8 x s8, Optimum's avx512 config) run onnxruntime's
     # faster u8s8 kernels, 15-20% more texts/s in batches on this AVX2 CPU, at the risk of saturating
-    # VPMADDUBSW (no VNNI here); the parity check below measures what that costs (train/EXPERIMENTS.md s. 11).
+    # VPMADDUBSW (no VNNI here); the parity check below measures what that costs (docs/experiments.md).
     make = AutoQuantizationConfig.avx512 if signed_weights else AutoQuantizationConfig.avx2
     qconfig = make(is_static=False, per_channel=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -211,7 +211,7 @@ def export(
 ) -> Path:
     """Export, fuse, quantize and check. ``strict`` fails on < 99% decision agreement (off for untrained smoke
     runs, whose scores all sit at the threshold); ``fused`` applies onnxruntime's transformer fusions first: the
-    same throughput on this CPU, but one text scores ~1 ms (10-15%) faster (train/EXPERIMENTS.md section 8);
+    same throughput on this CPU, but one text scores ~1 ms (10-15%) faster (docs/experiments.md);
     ``static`` calibrates activation ranges on training tweets (no fusions then: the fused attention op has no
     static int8 kernel); ``signed_weights`` quantizes weights to s8 instead of u8 (dynamic only): faster
     batches on AVX2 through onnxruntime's u8s8 kernels, decisions within the same parity bound here."""
@@ -271,7 +271,7 @@ def export(
     shutil.copy(run_dir / "metrics.json", out_dir / "metrics.json")
     if (run_dir / "plots").exists():
         shutil.copytree(run_dir / "plots", out_dir / "plots", dirs_exist_ok=True)
-    else:  # a run trained elsewhere (the GPU machine) brings no plots: draw them from the int8 model on val
+    else:  # a run trained elsewhere (e.g. on Vertex AI) brings no plots: draw them from the int8 model on val
         import pandas as pd
 
         from train.plots import write_plots

@@ -1,4 +1,4 @@
-"""The evaluation suite: every figure issue 6 asks of a model, computed the same way for any number of models.
+"""The evaluation suite: every figure a model's release is judged on, computed the same way for any number of models.
 
 Sections (each a plain dict per model, JSON-ready; ``train/evaluate.py`` writes them out with plots):
 

@@ -6,8 +6,8 @@ tokenizer encodings and onnxruntime buffers, freed at its end, would stay in the
   (``MALLOC_ARENA_MAX=2``), so freed memory is shared between threads instead of stranded in one thread's heap;
 - ``release_memory()``, after a batch job: hands the freed pages back (``malloc_trim(0)``).
 
-Both do nothing where the C library is not glibc (musl, macOS, Windows). Measured in ``train/EXPERIMENTS.md``
-section 12."""
+Both do nothing where the C library is not glibc (musl, macOS, Windows). Measured in ``docs/experiments.md``
+("Memory")."""
 
 from __future__ import annotations
 

@@ -256,7 +256,7 @@ def build(service: Service) -> gr.Blocks:
                 samples = pd.read_csv(EXAMPLES_FILE, keep_default_na=False)["comment"]
                 examples = [t for t in samples if 20 < len(t) < 200][:8]
                 # cached per model and examples at first use, for every user after: caching all eight at start
-                # held start-up by ~1.2 s and ~50 MB of RSS (train/EXPERIMENTS.md section 8, "App start-up")
+                # held start-up by ~1.2 s and ~50 MB of RSS (docs/experiments.md, "App start-up")
                 with examples_cache(service, examples):
                     gr.Examples(
                         examples,
@@ -366,7 +366,7 @@ def build(service: Service) -> gr.Blocks:
         gr.api(_user_error(explain), api_name="explain")
     # Gradio keeps the last GRADIO_ANALYTICS_MAX_EVENTS events (default 10,000) and, after every one
     # (GRADIO_ANALYTICS_CACHE_FREQUENCY, default 1), rebuilds a pandas summary of all of them for its API page: a
-    # cost per call and an RSS that grow with the calls served (train/EXPERIMENTS.md section 13). /metrics has ours.
+    # cost per call and an RSS that grow with the calls served (docs/experiments.md). /metrics has ours.
     os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
     demo.queue(max_size=service.settings.queue_size, default_concurrency_limit=2)
