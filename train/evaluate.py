@@ -259,7 +259,8 @@ README_BLOCK = re.compile(r"<!-- suite-table: \S+ -->\n.*?<!-- /suite-table -->"
 
 
 def readme_block(results_file: Path) -> str:
-    """The README's results table: the side-by-side summary of one suite run, naming its command and output."""
+    """The README's results table: the metrics that have a target, side by side, from one suite run, naming its
+    command and output (where every other metric is)."""
     data = json.loads(results_file.read_text())
     meta, results = data["meta"], data["models"]
     where = (
@@ -270,13 +271,13 @@ def readme_block(results_file: Path) -> str:
     return "\n".join(
         [
             f"<!-- suite-table: {where} -->",
-            f"Generated from `{where}` (`{meta['command']}`, {meta['date']}, {meta['seconds']:.0f} s"
+            f"Generated from `{where}` (`{meta['command']}`, {meta['date']}"
             + (", **--quick: subsampled**" if meta["quick"] else "")
-            + f"); per-identity and per-perturbation tables and the plots: `{where.parent}/results.md`.",
+            + f"); every metric, per identity and per perturbation, with plots: `{where.parent}/results.md`.",
             "",
             _table(
                 ["metric", "target", *[f"`{n}`" for n in results]],
-                [[m, t, *c] for m, t, c in summary_rows(results)],
+                [[m, t, *c] for m, t, c in summary_rows(results) if t],
             ),
             "<!-- /suite-table -->",
         ]
