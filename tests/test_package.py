@@ -59,30 +59,29 @@ def installed(tmp_path_factory) -> Path:
     return venv
 
 
-def test_the_installed_command_scores_with_the_embedded_model(installed, tmp_path):
+def _run(venv: Path, tool: str, *args: str, home: Path) -> str:
+    """A command of the installed environment, run as a user would, outside the checkout; its stdout."""
     out = subprocess.run(
-        [str(installed / "bin" / "toxic"), "predict", "you are an idiot", "have a nice day"],
-        cwd=tmp_path,
-        env=_clean_env(tmp_path),
+        [str(venv / "bin" / tool), *args],
+        cwd=home,
+        env=_clean_env(home),
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    first, second = (json.loads(line) for line in out.stdout.splitlines())
+    return out.stdout
+
+
+def test_the_installed_command_scores_with_the_embedded_model(installed, tmp_path):
+    lines = _run(
+        installed, "toxic", "predict", "you are an idiot", "have a nice day", home=tmp_path
+    ).splitlines()
+    first, second = (json.loads(line) for line in lines)
     assert "toxic" in first["labels"]
     assert second["labels"] == [] and second["toxic"] < 0.5
     code = "import toxic; c = toxic.Classifier.load(); print(c.info.path); print(c.predict('you idiot')['toxic'])"
-    out = subprocess.run(
-        [str(installed / "bin" / "python"), "-c", code],
-        cwd=tmp_path,
-        env=_clean_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    path, score = out.stdout.split()
+    path, score = _run(installed, "python", "-c", code, home=tmp_path).split()
     assert Path(path).is_relative_to(installed) and float(score) > 0.5  # the packaged copy, not this checkout
 
 
