@@ -36,10 +36,11 @@ def _clean_env(home: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """A virtual environment with the built wheel and its app extras, the versions pinned by requirements.lock."""
+    """A virtual environment with the built wheel and its app extras, the versions pinned by requirements.lock.
+    The wheel is built from the source distribution, as pip does from a checkout (and nothing is built in it)."""
     uv, tmp = _uv(), tmp_path_factory.mktemp("package")
     run = subprocess.run(
-        [uv, "build", "--wheel", "-o", str(tmp / "dist"), str(REPO)],
+        [uv, "build", "-o", str(tmp / "dist"), str(REPO)],
         capture_output=True,
         text=True,
         timeout=600,
