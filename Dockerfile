@@ -1,5 +1,7 @@
 # The app image: the lean serving path (onnxruntime + tokenizers, no torch) with the embedded default model.
 #   docker build -t toxic-app . && docker run -p 7860:7860 toxic-app
+# The Hugging Face Space builds this same file (README front matter: sdk: docker, app_port: 7860), and so does
+# the Cloud Run deployment.
 FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
