@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from tests.conftest import free_port
 from toxic.classifier import DEFAULT_ATTRIBUTES, read_info
-from toxic.errors import ModelError
+from toxic.errors import ModelError, ToxicError
 from toxic.language import detect
 from toxic.serve.perspective import perspective_router
 from toxic.serve.perspective_text import Comment, strip_html
@@ -263,3 +263,24 @@ def test_attribute_table_lives_with_the_model(tmp_path):
     (model / "toxic.json").write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="maps to insult, which the model does not have"):
         read_info(model)
+
+
+def test_settings(tmp_path, monkeypatch):
+    keys = tmp_path / "keys.txt"
+    keys.write_text("# for the moderation bot\nkey-a\n\nkey-b  # the research harness\n")
+    monkeypatch.setenv("TOXIC_API_KEYS", "key-c, ,key-d")
+    monkeypatch.setenv("TOXIC_API_KEYS_FILE", str(keys))
+    monkeypatch.setenv("TOXIC_API_RATE", "2.5")
+    settings = Settings.from_env()
+    assert settings.api_keys == {"key-a", "key-b", "key-c", "key-d"} and settings.api_rate == 2.5
+    assert settings.perspective_max_bytes == 20_000
+    for name, value, message in [
+        ("TOXIC_API_RATE", "fast", "requests per second"),
+        ("TOXIC_API_RATE", "-1", "requests per second"),
+        ("TOXIC_PERSPECTIVE_MAX_BYTES", "0", "from 1 up"),
+        ("TOXIC_API_KEYS_FILE", str(tmp_path / "missing.txt"), "cannot read"),
+    ]:
+        with monkeypatch.context() as m:
+            m.setenv(name, value)
+            with pytest.raises(ToxicError, match=message):
+                Settings.from_env()

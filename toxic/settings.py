@@ -105,10 +105,17 @@ class Settings:
             batching=env_flag("TOXIC_BATCHING", "1"),
             server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
             server_port=_int("GRADIO_SERVER_PORT", 7860),
-            perspective_max_bytes=_int("TOXIC_PERSPECTIVE_MAX_BYTES", 20_000),
+            perspective_max_bytes=_positive("TOXIC_PERSPECTIVE_MAX_BYTES", 20_000),
             api_keys=_api_keys(),
             api_rate=_rate("TOXIC_API_RATE"),
         )
+
+
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise ToxicError(f"{name} must be a whole number from 1 up, got {value}")
+    return value
 
 
 def _api_keys() -> frozenset[str]:
