@@ -244,7 +244,6 @@ def perspective_router(service: Service) -> APIRouter:
     body_limit = max(2**20, 8 * api.max_bytes)  # room for JSON escapes and a context beside the comment
     scoring = anyio.CapacityLimiter(2)  # as /api/v1/classify: forward passes run one at a time anyway
     router = APIRouter()
-    threading.Thread(target=language.warm_up, name="langid-load", daemon=True).start()
 
     async def answer(request: Request, method, schema: dict, endpoint: str) -> JSONResponse:
         try:
