@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from tests.conftest import toxic_cli
-from toxic.errors import InputError
-from toxic.monitor.corrections import CorrectionStore, export_csv, labels_from_choice
+from toxic.errors import DataError, InputError
+from toxic.monitor.corrections import CorrectionStore, export_csv, labels_from_choice, read_export
 from toxic.monitor.predlog import SQLiteLog
 
 LABELS = ("toxic", "hate")
@@ -94,6 +94,13 @@ def test_export_is_labelled_data_in_the_training_format(tmp_path):
     export_csv(store.read(), LABELS, tmp_path / "out.csv")
     row = pd.read_csv(tmp_path / "out.csv").iloc[-1]
     assert (row["toxic"], row["hate"]) == (1, -1)  # unknown, masked out of the loss as in toxic.data
+    # read back for training, also by a model with a label the corrections never mention
+    frame = read_export(tmp_path / "out.csv", ("toxic", "hate", "insult"))
+    assert list(frame.columns) == ["text", "toxic", "hate", "insult", "source"]
+    assert frame["insult"].eq(-1).all() and frame.dtypes["toxic"] == "int64" and len(frame) == 4
+    (tmp_path / "bad.csv").write_text("text,toxic\nhi,0.7\n")
+    with pytest.raises(DataError, match="1, 0 or -1"):
+        read_export(tmp_path / "bad.csv", LABELS)
 
 
 def test_service_flag_keeps_working_for_the_app(tmp_path, clf):
