@@ -11,10 +11,13 @@ Everything listens on 127.0.0.1 only and every phase is bounded in time and coun
    /api/v1/classify; its memory then.
 2. latency, one client, calls interleaved: POST /api/v1/classify (one text), `Client.predict("/classify")`, and
    `Client.predict("/noop")`, a Gradio endpoint that does nothing, added to the same app for this script: the
-   floor under /classify is Gradio's queue, not the model.
+   floor under /classify is Gradio's queue, not the model. Before them, the Perspective-compatible API alone:
+   POST /v1alpha1/comments:analyze with a one-sentence comment (TOXICITY, no spans) and with a three-sentence
+   comment and spanAnnotations.
 3. load: N concurrent clients for T seconds (in several processes, so the load generator's GIL is not the limit):
    gradio_client on /classify with Gradio's batching, the same on an app started with TOXIC_BATCHING=0, and the
-   REST endpoint; and /noop, the most calls/s Gradio and the clients leave room for on this machine. Each
+   REST endpoint, and comments:analyze (one sentence); and /noop, the most calls/s Gradio and the clients leave
+   room for on this machine. Each
    gradio_client shares one prebuilt TLS context (see gradio_client()): without it the clients' own CPU was the
    ceiling. Throughput, p50/p95/p99, errors.
 4. memory: the app's peak RSS (VmHWM) in each phase (the kernel's high-water mark is reset between phases) and
@@ -104,14 +107,49 @@ def rest_times(http: httpx.Client, texts: list[str], calls: int, warmup: int = 1
     return times
 
 
+ANALYZE = "/v1alpha1/comments:analyze"
+
+
+def perspective_comments(texts: list[str]) -> tuple[list[str], list[str]]:
+    """Val tweets that are one sentence each, and comments of three of them (one sentence each, joined)."""
+    from toxic.serve.perspective_text import sentence_bounds
+
+    one = [t.strip() for t in texts if len(t.strip()) > 20 and len(sentence_bounds(t.strip())) == 1]
+    ended = [t if t[-1] in ".!?" else t + "." for t in one]
+    three = [" ".join(ended[i : i + 3]) for i in range(0, len(ended) - 2, 3)]
+    return one, three
+
+
+def analyze_body(text: str, spans: bool = False) -> dict:
+    return {"comment": {"text": text}, "requestedAttributes": {"TOXICITY": {}}, "languages": ["en"],
+            "spanAnnotations": spans}  # fmt: skip
+
+
+def perspective_times(http: httpx.Client, comments: list[str], calls: int, spans: bool, warmup: int = 10):
+    """Seconds per POST comments:analyze, back to back on a keep-alive client; warm-up calls untimed."""
+    times = []
+    for i in range(calls + warmup):
+        start = time.perf_counter()
+        http.post(ANALYZE, json=analyze_body(comments[i % len(comments)], spans)).raise_for_status()
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return times
+
+
 def one_client_latency(url: str, texts: list[str], calls: int) -> dict[str, list[float]]:
     """One client. First REST calls alone (``rest``: the one-text latency a REST caller sees); then REST,
     /classify and /noop interleaved, so that drift in the machine's load hits every endpoint alike
     (``rest_mixed``, ``classify``, ``noop``). The mixed REST figure runs a few ms higher: each Gradio call leaves
     the server a little work after it answers (closing its event stream, queue bookkeeping), on the same 2 cores."""
     times: dict[str, list[float]] = {"rest_mixed": [], "classify": [], "noop": []}
+    one, three = perspective_comments(texts)
     with httpx.Client(base_url=url, timeout=30) as http:
-        times = {"rest": rest_times(http, texts, calls), **times}
+        times = {
+            "rest": rest_times(http, texts, calls),
+            "perspective": perspective_times(http, one, calls, spans=False),
+            "perspective_spans": perspective_times(http, three, calls, spans=True),
+            **times,
+        }
         client = gradio_client(url, timeout=CALL_TIMEOUT_S)
         for i in range(calls + 10):
             text = texts[i % len(texts)]
@@ -130,15 +168,19 @@ def one_client_latency(url: str, texts: list[str], calls: int) -> dict[str, list
 def _load_worker(
     url: str, kind: str, threads: int, seconds: float, texts: list[str], start_at: float
 ) -> dict:
-    """One process of the load: `threads` clients calling back to back until the deadline. kind: "rest", or a
-    Gradio endpoint name ("/classify", "/noop"). Every call is bounded by CALL_TIMEOUT_S."""
+    """One process of the load: `threads` clients calling back to back until the deadline. kind: "rest",
+    "perspective" (comments:analyze, one sentence), or a Gradio endpoint name ("/classify", "/noop"). Every call is
+    bounded by CALL_TIMEOUT_S."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
 
     def run(offset: int) -> None:
         try:
-            if kind != "rest":
+            if kind == "perspective":
+                http = httpx.Client(base_url=url, timeout=CALL_TIMEOUT_S)
+                call = lambda text: http.post(ANALYZE, json=analyze_body(text)).raise_for_status()  # noqa: E731
+            elif kind != "rest":
                 client = gradio_client(url, timeout=CALL_TIMEOUT_S)
                 call = lambda text: client.submit(text, api_name=kind).result(timeout=CALL_TIMEOUT_S)  # noqa: E731
             else:
@@ -187,6 +229,8 @@ def load(url: str, kind: str, clients: int, seconds: float, texts: list[str], pr
     procs = min(procs, clients)
     per = [clients // procs + (1 if k < clients % procs else 0) for k in range(procs)]
     start_at = time.time() + 5 + clients * 0.1  # every client connected before the clock starts
+    if kind == "perspective":
+        texts = perspective_comments(texts)[0]
     jobs = [(url, kind, n, seconds, texts, start_at) for n in per]
     # spawned, not forked: this process already runs client threads (a Gradio heartbeat), and a fork can copy a
     # lock one of them holds. multiprocessing.Pool, not ProcessPoolExecutor: leaving the block terminates the
@@ -315,11 +359,12 @@ def main() -> None:
             }  # fmt: skip
             peaks["latency"] = server.phase_peak_mb()
 
-            print(f"3/5 load: {args.clients} clients x {args.seconds:.0f} s, four times", flush=True)
+            print(f"3/5 load: {args.clients} clients x {args.seconds:.0f} s, five times", flush=True)
             for phase, kind in (
                 ("load_gradio_batching", "/classify"),
                 ("load_gradio_noop", "/noop"),
                 ("load_rest", "rest"),
+                ("load_perspective", "perspective"),
             ):
                 figures[phase] = load_on(server, kind, args.clients, args.seconds, texts, args.procs)
                 peaks[phase] = server.phase_peak_mb()
@@ -367,6 +412,8 @@ def report(f: dict) -> None:
     print("| phase | calls/s | p50 ms | p95 ms | p99 ms | errors |")
     print("|---|---|---|---|---|---|")
     for name, key in [("REST /api/v1/classify, 1 client", "rest"),
+                      ("comments:analyze, 1 sentence, 1 client", "perspective"),
+                      ("comments:analyze, 3 sentences + spanAnnotations, 1 client", "perspective_spans"),
                       ("REST /api/v1/classify, 1 client, between Gradio calls", "rest_mixed"),
                       ("Client.predict /classify, 1 client", "classify"),
                       ("Client.predict /noop, 1 client", "noop")]:  # fmt: skip
@@ -378,12 +425,16 @@ def report(f: dict) -> None:
     for name, x in [(f"{f['clients']} clients, /classify, batching", batching),
                     (f"{f['clients']} clients, /classify, no batching", plain),
                     (f"{f['clients']} clients, /noop (Gradio's ceiling here)", noop),
-                    (f"{f['clients']} clients, REST", rest)]:  # fmt: skip
+                    (f"{f['clients']} clients, REST", rest),
+                    (f"{f['clients']} clients, comments:analyze", f["load_perspective"])]:  # fmt: skip
         print(f"| {name} ({x['seconds']:.0f} s) | {x['per_s']:.1f} | {x['p50_ms']:.0f} | {x['p95_ms']:.0f} | "
               f"{x['p99_ms']:.0f} | {x['errors']} |")  # fmt: skip
-    errors = batching["errors"] + plain["errors"] + rest["errors"]
+    errors = batching["errors"] + plain["errors"] + rest["errors"] + f["load_perspective"]["errors"]
+    one, spans = lat["perspective"]["p50_ms"], lat["perspective_spans"]["p50_ms"]
     checks = [
         ("REST p50, one text", f"{lat['rest']['p50_ms']:.1f} ms", "<= 10 ms", lat["rest"]["p50_ms"] <= 10),
+        ("comments:analyze p50, one sentence", f"{one:.1f} ms", "<= 10 ms", one <= 10),
+        ("comments:analyze p50, 3 sentences + spans", f"{spans:.1f} ms", "<= 25 ms", spans <= 25),
         ("/classify p50 / /noop p50", f"{floor:.2f}x", "<= 1.2x", floor <= 1.2),
         (f"errors under {f['clients']} clients", str(errors), "0", errors == 0),
         ("batching / no batching, calls/s", f"{speedup:.2f}x", ">= 2x", speedup >= 2),

@@ -51,6 +51,35 @@ class ModelInfo:
     version: str
     # label -> (scale, bias) fitted on val by train/calibrate.py; probabilities are sigmoid(scale*logit + bias)
     calibration: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # Perspective attribute -> label, for the Perspective-compatible API: toxic.json's "attributes", else
+    # DEFAULT_ATTRIBUTES for the labels the model has. Only attributes listed here are ever answered.
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+# The Perspective attribute a label answers for when toxic.json has no "attributes" table. A label missing here
+# is simply not offered through that API until the model's table names it.
+DEFAULT_ATTRIBUTES = {
+    "toxic": "TOXICITY",
+    "severe_toxic": "SEVERE_TOXICITY",
+    "hate": "IDENTITY_ATTACK",
+    "insult": "INSULT",
+    "profanity": "PROFANITY",
+    "threat": "THREAT",
+    "sexually_explicit": "SEXUALLY_EXPLICIT",
+}
+
+
+def read_attributes(meta: dict, labels: tuple[str, ...], path: Path) -> dict[str, str]:
+    table = meta.get("attributes")
+    if table is None:
+        return {DEFAULT_ATTRIBUTES[label]: label for label in labels if label in DEFAULT_ATTRIBUTES}
+    unknown = sorted(label for label in table.values() if label not in labels)
+    if unknown:
+        raise ModelError(
+            f'{path / "toxic.json"}: "attributes" maps to {", ".join(unknown)}, which the model does not have '
+            f"(its labels: {', '.join(labels)})"
+        )
+    return {str(attribute).upper(): label for attribute, label in table.items()}
 
 
 def resolve_model_dir(source: str | os.PathLike | None = None, revision: str | None = None) -> Path:
@@ -103,6 +132,7 @@ def read_info(path: Path) -> ModelInfo:
             for label, c in meta.get("calibration", {}).items()
             if label in labels
         },
+        attributes=read_attributes(meta, labels, path),
     )
 
 

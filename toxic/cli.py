@@ -7,6 +7,7 @@ toxic data verify                                # the data files against data/m
 toxic drift --log URI [--last N | --since ISO] --out report.html [--check --threshold X --webhook URL]
 toxic push MODEL_DIR ORG/NAME [--dry-run] [--revision BRANCH]   # publish a model folder to the HF Hub
 toxic serve                                      # the app (as python app.py); needs toxic[app,monitor]
+toxic corrections export -o corrections.csv [--dir FLAG_DIR]     # flagged corrections as labelled training data
 """
 
 from __future__ import annotations
@@ -149,6 +150,26 @@ def cmd_serve(args) -> int:
     except ImportError as e:
         raise ToxicError(f"toxic serve needs the app: pip install 'toxic[app,monitor]' ({e})") from None
     serve()
+
+
+def cmd_corrections_export(args) -> int:
+    from toxic.classifier import read_info, resolve_model_dir
+    from toxic.monitor.corrections import CorrectionStore, export_csv
+    from toxic.settings import Settings
+
+    folder = Path(args.dir) if args.dir else Settings.from_env().flag_dir
+    labels = read_info(resolve_model_dir(args.model, args.revision)).labels
+    records = CorrectionStore(folder).read()
+    if not records:
+        raise ToxicError(f"no corrections in {folder} (TOXIC_FLAG_DIR; --dir chooses another folder)")
+    summary = export_csv(records, labels, Path(args.output))
+    left_out = f"; {summary.without_text:,} left out: their text was kept as a hash or not at all" * bool(
+        summary.without_text
+    )
+    print(
+        f"{summary.rows:,} labelled texts from {summary.corrections:,} corrections -> {args.output}{left_out}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -215,6 +236,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="the app: UI, API and HTTP routes (settings: TOXIC_* environment)")
     p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("corrections", help="corrections flagged in the app or sent to comments:suggestscore")
+    csub = p.add_subparsers(dest="corrections_command", required=True)
+    e = csub.add_parser("export", help="write them as a labelled CSV (text, one 1/0/-1 column per label)")
+    e.add_argument("-o", "--output", required=True, help="the CSV to write")
+    e.add_argument(
+        "--dir", default=None, help="the corrections folder (default: TOXIC_FLAG_DIR, else flagged)"
+    )
+    e.add_argument(
+        "--model", default=None, help="the model whose labels head the columns (default: embedded)"
+    )
+    e.add_argument("--revision", default=None, help="Hub revision of --model")
+    e.set_defaults(func=cmd_corrections_export)
     return parser
 
 

@@ -18,6 +18,10 @@
 | TOXIC_SHARE | 0 | 1 asks Gradio for a temporary public link |
 | TOXIC_BATCHING | 1 | 0 gives /classify one forward pass per call instead of sharing batches (load-test baseline) |
 | TOXIC_QUEUE_SIZE | 256 | requests that may wait in the queue before new ones are refused |
+| TOXIC_PERSPECTIVE_MAX_BYTES | 20000 | longest comment (UTF-8 bytes) the Perspective-compatible API accepts |
+| TOXIC_API_KEYS | (none) | comma-separated keys the Perspective-compatible API requires (`?key=` or `x-goog-api-key`) |
+| TOXIC_API_KEYS_FILE | (none) | or a file of keys, one a line (`#` starts a comment); both may be set |
+| TOXIC_API_RATE | 0 | requests per second per key (per client address without keys) on that API; 0 = no limit |
 | GRADIO_SERVER_NAME / GRADIO_SERVER_PORT | 127.0.0.1 / 7860 | where the app listens |
 """
 
@@ -65,6 +69,9 @@ class Settings:
     batching: bool
     server_name: str
     server_port: int
+    perspective_max_bytes: int = 20_000
+    api_keys: frozenset[str] = frozenset()
+    api_rate: float = 0.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -98,4 +105,39 @@ class Settings:
             batching=env_flag("TOXIC_BATCHING", "1"),
             server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
             server_port=_int("GRADIO_SERVER_PORT", 7860),
+            perspective_max_bytes=_positive("TOXIC_PERSPECTIVE_MAX_BYTES", 20_000),
+            api_keys=_api_keys(),
+            api_rate=_rate("TOXIC_API_RATE"),
         )
+
+
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise ToxicError(f"{name} must be a whole number from 1 up, got {value}")
+    return value
+
+
+def _api_keys() -> frozenset[str]:
+    keys = [k.strip() for k in os.environ.get("TOXIC_API_KEYS", "").split(",")]
+    path = os.environ.get("TOXIC_API_KEYS_FILE")
+    if path:
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except OSError as e:
+            raise ToxicError(f"TOXIC_API_KEYS_FILE: cannot read {path}: {e.strerror}") from None
+        keys += [line.split("#", 1)[0].strip() for line in lines]
+        if not any(keys):
+            raise ToxicError(f"TOXIC_API_KEYS_FILE: {path} holds no key (one a line)")
+    return frozenset(k for k in keys if k)
+
+
+def _rate(name: str) -> float:
+    raw = os.environ.get(name, "").strip() or "0"
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise ToxicError(f"{name} must be requests per second (a number, 0 for no limit), got {raw!r}")
+    return value

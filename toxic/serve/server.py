@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from toxic.errors import ToxicError
 from toxic.serve import telemetry
+from toxic.serve.perspective import perspective_router
 from toxic.serve.service import Service
 
 
@@ -58,6 +59,10 @@ def build_app(demo: gr.Blocks, service: Service) -> FastAPI:
             raise ToxicError(f"{len(texts)} texts in one request; send at most 256")
         results = await anyio.to_thread.run_sync(score, texts, limiter=scoring)
         return {"model": service.clf.info.model_id, "version": service.clf.info.version, "results": results}
+
+    api.include_router(
+        perspective_router(service)
+    )  # /v1alpha1/comments:analyze, ... (toxic/serve/perspective.py)
 
     @api.exception_handler(ToxicError)
     def toxic_error(request: Request, exc: ToxicError) -> JSONResponse:

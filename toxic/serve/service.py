@@ -7,11 +7,8 @@ takes the app down.
 
 from __future__ import annotations
 
-import csv
 import tempfile
-import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +18,7 @@ from toxic.batch import ScoreSummary, score_file
 from toxic.classifier import Classifier
 from toxic.errors import InputError, LogError
 from toxic.explain import word_weights
+from toxic.monitor.corrections import CorrectionStore, labels_from_choice
 from toxic.serve import telemetry
 from toxic.serve.memory import release_memory
 from toxic.settings import Settings
@@ -39,7 +37,7 @@ class Service:
         self.labels = self.clf.labels
         self.log = log  # a toxic.monitor.predlog.PredictionLog, or None
         self.log_problem: str | None = None  # why there is no log, shown in the Drift tab
-        self._flag_lock = threading.Lock()
+        self.corrections = CorrectionStore(settings.flag_dir, settings.log_text, settings.log_salt)
         self.started = time.time()
         telemetry.MODEL.labels(self.clf.info.model_id, self.clf.info.version).set(1)
 
@@ -56,13 +54,14 @@ class Service:
             )
         return text
 
-    def score(self, texts: list[str], source: str) -> tuple[np.ndarray, np.ndarray]:
-        """Probabilities and decisions for texts, counted in /metrics and written to the prediction log."""
+    def score(self, texts: list[str], source: str, *, store: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and decisions for texts, counted in /metrics and written to the prediction log;
+        ``store=False`` (Perspective's doNotStore): nothing of the call reaches the log."""
         texts = [self.check_text(t) for t in texts]
         probs = self.clf.predict_proba(texts)
         decisions = self.clf.decide(probs)
         telemetry.count(self.labels, decisions)
-        if self.log is not None:
+        if store and self.log is not None:
             self.log.record_many(
                 texts, probs, decisions, self.clf.info.model_id, self.clf.info.version, source=source
             )
@@ -128,30 +127,40 @@ class Service:
 
     # --- feedback ----------------------------------------------------------------------------------------------
 
-    def flag(self, text: str, scores: dict, correction: str) -> Path:
-        """Append a user's correction to ``flag_dir/corrections.csv`` (future training data)."""
+    def flag(
+        self,
+        text: str,
+        scores: dict,
+        correction: str | dict[str, float],
+        *,
+        prediction_id: str | None = None,
+        source: str = "ui",
+        extra: dict | None = None,
+    ) -> Path:
+        """Save a correction (future training data, ``toxic corrections export``): ``correction`` is one of the
+        app's choices (``toxic.monitor.corrections.UI_CHOICES``) or label -> value from 0 to 1. Returns the store's
+        file."""
         if not text or not text.strip():
             raise InputError("nothing to flag: classify a text first")
         if not correction:
             raise InputError("choose what the right answer is before flagging")
-        self.settings.flag_dir.mkdir(parents=True, exist_ok=True)
-        path = self.settings.flag_dir / "corrections.csv"
-        row = {
-            "time": datetime.now(UTC).isoformat(timespec="seconds"),
-            "text": text,
-            "correction": correction,
-            **{label: scores.get(label) for label in self.labels},
-            "model_id": self.clf.info.model_id,
-            "version": self.clf.info.version,
-        }
-        with self._flag_lock:
-            new = not path.exists()
-            with path.open("a", newline="", encoding="utf-8") as f:
-                writer = csv.DictWriter(f, fieldnames=list(row))
-                if new:
-                    writer.writeheader()
-                writer.writerow(row)
-        return path
+        labels = labels_from_choice(correction, self.labels) if isinstance(correction, str) else correction
+        unknown = sorted(set(labels) - set(self.labels))
+        if unknown:
+            raise InputError(
+                f"unknown label {', '.join(unknown)}: the model's labels are {', '.join(self.labels)}"
+            )
+        self.corrections.add(
+            text,
+            labels,
+            source=source,
+            model_id=self.clf.info.model_id,
+            version=self.clf.info.version,
+            scores={label: scores[label] for label in self.labels if scores.get(label) is not None},
+            prediction_id=prediction_id,
+            extra=extra,
+        )
+        return self.corrections.path
 
     def drift(self, last: int):
         """A drift report of the last ``last`` logged predictions, and the per-hour series for plots."""
