@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from toxic.cli import main
-from toxic.errors import InputError
+from toxic.errors import InputError, LogError
 from toxic.monitor.predlog import open_log
 from toxic.serve.service import Service
 from toxic.settings import Settings
@@ -72,6 +72,14 @@ def test_score_logs_the_thresholds_and_request_id_it_decided_at(service):
         with pytest.raises(InputError, match="threshold|no label"):
             service.score(["x"], source="api", thresholds=bad)
     assert len(service.log.read()) == 3  # a refused call logs nothing
+
+
+def test_texts_of_several_callers_keep_their_own_request_ids(service):
+    """Gradio merges concurrent /classify callers into one call: each text is logged under its caller's id."""
+    service.classify(["first caller", "second caller"], request_id=["id-1", "id-2"])
+    assert service.log.read()["request_id"].tolist() == ["id-1", "id-2"]
+    with pytest.raises(LogError, match="one request id or 2"):
+        service.classify(["a", "b"], request_id=["only one"])
 
 
 def test_scored_files_are_deleted_after_their_ttl(service, tmp_path):

@@ -12,19 +12,12 @@ request came from (``source``: ui, api, rest, batch, ...), the request it belong
 all rows of a batch) and the thresholds its labels were decided at (``toxic_threshold``, ``hate_threshold``).
 Records written before those columns existed read back with them empty (None / NaN).
 
-The sinks live in their own modules: :mod:`toxic.monitor.sqlite_sink` and :mod:`toxic.monitor.gcs_sink`.
+Each sink lives in its own module and states its durability promise there:
 
-**SQLite** (the local default). One transaction per ``record_many``, committed before it returns. The database
-runs in WAL mode with ``synchronous=NORMAL``: a committed transaction is in the WAL file (the OS page cache) when
-the call returns, so it survives ``kill -9`` of the app; only a power cut of the machine can lose the last ones.
-
-**GCS.** ``record_many`` only appends to an in-memory buffer. A background thread seals a batch when it is full
-or old enough and uploads it as one NDJSON object whose name (UTC time, writer id, sequence number) is fixed
-before the first try and uploaded with ``if_generation_match=0``: an upload retried after a lost response never
-makes a duplicate. When the bucket fails, sealed batches are written under the same names to a local spill
-directory and uploaded oldest first when it answers again (also by the next process that opens the same log).
-``close()``, also run at exit, flushes the buffer. The buffer is bounded: past ``max_buffer`` records the
-caller's thread writes them to the spill directory instead of holding them.
+- :mod:`toxic.monitor.sqlite_sink` (a file path, the local default): committed before ``record_many`` returns,
+  survives ``kill -9`` of the app.
+- :mod:`toxic.monitor.gcs_sink` (``gs://``): buffered and uploaded in batches by a background thread, spilled to
+  a local folder while the bucket is away, never duplicated on retry.
 
 Texts are kept according to ``text_mode``: ``full``; ``hash`` (``"sha256:"`` + hex SHA-256 of salt + text, for
 deployments that must not store user text); ``none`` (NULL). ``length`` is always the raw text's length.
@@ -173,11 +166,12 @@ class PredictionLog(ABC):
         version: str,
         source: str = "app",
         *,
-        request_id: str | None = None,
+        request_id: str | Sequence[str] | None = None,
         thresholds: dict[str, float] | None = None,
     ) -> None:
         """Record one prediction per text: ``probs`` and ``decisions`` are ``(n, 2)`` (toxic, hate), decided at
-        ``thresholds`` (label -> float; None when the caller does not say) for the request ``request_id``."""
+        ``thresholds`` (label -> float; None when the caller does not say) for the request ``request_id``: one
+        id for all, or one per text (texts of several callers scored in one batch)."""
         n = len(texts)
         probs = np.asarray(probs)
         decisions = np.asarray(decisions)
@@ -187,15 +181,17 @@ class PredictionLog(ABC):
             )
         if n == 0:
             return
+        ids = [request_id] * n if request_id is None or isinstance(request_id, str) else list(request_id)
+        if len(ids) != n:
+            raise LogError(f"record_many: {n} texts need one request id or {n}, got {len(ids)}")
         head = (time.time(), model_id, version, source)
         at = thresholds or {}
-        tail = (request_id, _threshold(at, "toxic"), _threshold(at, "hate"))
+        tail = (_threshold(at, "toxic"), _threshold(at, "hate"))
         lengths = [len(t) if isinstance(t, str) else 0 for t in texts]
         p, d = probs.tolist(), decisions.astype(np.int8).tolist()
         kept = self._kept_texts(texts)
-        self._write(
-            [(*head, *pi, *di, n, k, *tail) for pi, di, n, k in zip(p, d, lengths, kept, strict=True)]
-        )
+        rows = zip(p, d, lengths, kept, ids, strict=True)
+        self._write([(*head, *pi, *di, n, k, rid, *tail) for pi, di, n, k, rid in rows])
 
     def _kept_texts(self, texts: Sequence[str]) -> list[str | None]:
         if self.text_mode == "full":

@@ -68,12 +68,13 @@ class Service:
         *,
         thresholds: dict[str, float] | None = None,
         store: bool = True,
-        request_id: str | None = None,
+        request_id: str | list[str] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities and decisions for texts, counted in /metrics and written to the prediction log.
 
         ``thresholds`` (label -> float, in [0, 1]) are the thresholds the caller decides at; labels left out keep
-        the model's. The log keeps them with each record, with ``request_id`` (a new uuid4 hex when None).
+        the model's. The log keeps them with each record, with ``request_id``: one for the call (a new uuid4 hex
+        when None), or a list of one per text when the texts come from several callers (a merged batch).
         ``store=False``: nothing of this call reaches the prediction log."""
         texts = [self.check_text(t) for t in texts]
         at = self.thresholds_at(thresholds)
@@ -98,7 +99,7 @@ class Service:
                 raise InputError(f"the {label} threshold must be a number from 0 to 1, got NaN")
         return {**self.clf.thresholds, **{k: float(v) for k, v in thresholds.items()}}
 
-    def _record(self, texts, probs, decisions, source: str, request_id: str | None, at: dict) -> None:
+    def _record(self, texts, probs, decisions, source: str, request_id, at: dict) -> None:
         if self.log is None:
             return
         self.log.record_many(
@@ -121,9 +122,11 @@ class Service:
             for p, d in zip(probs, decisions, strict=True)
         ]
 
-    def classify(self, texts: list[str], source: str = "api") -> list[dict]:
+    def classify(self, texts: list[str], source: str = "api", *, request_id=None) -> list[dict]:
+        """Results per text; ``request_id`` as in :meth:`score` (a list of one id per text when Gradio merged
+        several callers' texts into one call)."""
         with telemetry.observe("classify"):
-            return self.results(*self.score(texts, source))
+            return self.results(*self.score(texts, source, request_id=request_id))
 
     def read_as(self, text: str, limit: int = 300) -> str | None:
         """The text as the model read it when undoing look-alike spellings changed it (``1d10t`` -> ``idiot``),
