@@ -128,7 +128,14 @@ def test_a_schema_1_log_is_migrated_in_place_and_keeps_its_rows(tmp_path):
     conn = sqlite3.connect(path)
     conn.executescript(SCHEMA_1)
     conn.close()
-    with open_log(path, create=False) as log:  # a reader migrates too: the columns are what it reads
+
+    def schema() -> str:
+        return sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
+
+    with open_log(path, create=False) as reader:  # a reader leaves the file as it is and reads NULLs
+        old = reader.read()
+    assert schema() == "1" and old["text"].tolist() == ["old words"] and old["request_id"].tolist() == [None]
+    with open_log(path) as log:  # a writer migrates
         log.record_many(
             ["new"],
             np.array([[0.2, 0.3]]),
@@ -139,11 +146,11 @@ def test_a_schema_1_log_is_migrated_in_place_and_keeps_its_rows(tmp_path):
             thresholds={"toxic": 0.4, "hate": 0.41},
         )
         frame = log.read()
+    assert schema() == "2"
     assert frame["text"].tolist() == ["old words", "new"]
     assert frame["request_id"].tolist() == [None, "r9"] and np.isnan(frame["toxic_threshold"].iloc[0])
     assert frame["hate_threshold"].iloc[1] == 0.41 and frame["toxic"].iloc[0] == 0.9
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == "2"
     conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
     conn.commit()
     conn.close()

@@ -4,9 +4,10 @@ One transaction per ``record_many``, committed before it returns. The database r
 ``synchronous=NORMAL``: a committed transaction is in the WAL file (the OS page cache) when the call returns, so it
 survives ``kill -9`` of the app; only a power cut of the machine can lose the last ones.
 
-Schema 2 added ``request_id``, ``toxic_threshold`` and ``hate_threshold``. A schema-1 log is migrated in place when
-it is opened (three nullable columns added in one transaction; its old rows keep NULL there), so an app upgraded
-over an existing log keeps appending to it.
+Schema 2 added ``request_id``, ``toxic_threshold`` and ``hate_threshold``. A writer (``create=True``, the app)
+migrates a schema-1 log in place when it opens it (three nullable columns added in one transaction; old rows keep
+NULL there), so an app upgraded over an existing log keeps appending to it. A reader (``create=False``: ``toxic
+drift``, ``toxic log export``) never changes the file: it reads the missing columns as NULL.
 """
 
 from __future__ import annotations
@@ -95,7 +96,10 @@ class SQLiteLog(PredictionLog):
         except sqlite3.Error as e:
             raise LogError(f"cannot open the prediction log {path}: {e}") from e
         try:
-            self._check_or_create(conn)
+            self._check_or_create(conn, migrate=create)
+            present = {row[1] for row in conn.execute("PRAGMA table_info(predictions)")}
+            # A reader of an older log selects NULL for the columns it lacks rather than changing its file.
+            self._select = ", ".join(c if c in present else f"NULL AS {c}" for c in COLUMNS)
             # Set only once the file is known to be ours: WAL changes the file format of a database.
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -112,7 +116,7 @@ class SQLiteLog(PredictionLog):
             raise
         return conn
 
-    def _check_or_create(self, conn: sqlite3.Connection) -> None:
+    def _check_or_create(self, conn: sqlite3.Connection, migrate: bool) -> None:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not tables:
             with conn:
@@ -133,7 +137,7 @@ class SQLiteLog(PredictionLog):
             raise LogError(
                 f"{self.path} was written by a newer version of toxic (schema {meta['schema']}): upgrade"
             )
-        if schema < SCHEMA_VERSION:
+        if schema < SCHEMA_VERSION and migrate:
             self._migrate(conn, schema)
 
     def _migrate(self, conn: sqlite3.Connection, schema: int) -> None:
@@ -169,7 +173,7 @@ class SQLiteLog(PredictionLog):
             where.append("time < ?")
             params.append(t)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        columns = ", ".join(COLUMNS)
+        columns = self._select
         if last is not None:
             sql = f"SELECT * FROM (SELECT id, {columns} FROM predictions {clause} ORDER BY id DESC LIMIT ?) ORDER BY id"
             params.append(int(last))
