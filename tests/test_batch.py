@@ -203,3 +203,14 @@ def test_thresholds_and_chunks_reach_the_callback(clf, tmp_path):
     assert [len(t) for t, _ in seen] == [10, 10, 5] and seen[0][0][0] == "comment number 0"
     assert summary.flagged == {"toxic": 25, "hate": 0}
     assert all(d[:, 0].all() for _, d in seen)
+
+
+def test_blank_lines_in_a_one_column_file_are_empty_cells_between_rows_only(clf, tmp_path):
+    """pandas writes an empty cell of a one-column frame as a blank line: it reads back as that row."""
+    src = tmp_path / "one.csv"
+    pd.DataFrame({"text": ["first", "", "third"]}).to_csv(src, index=False)
+    src.write_bytes(b"\n" + src.read_bytes() + b"\n\n")  # a blank line before the header, two at the end
+    out = tmp_path / "out.csv"
+    summary = score_file(clf, src, out)
+    assert pd.read_csv(out, dtype=str, keep_default_na=False)["text"].tolist() == ["first", "", "third"]
+    assert "1 row(s) with an empty text" in " ".join(summary.notes)

@@ -11,7 +11,8 @@ what it guessed; it is strict where a guess would be wrong. The contract:
 - **Header**: detected (a first line of column names vs. a first line that is already a comment); the caller may
   say (``header=True/False``). A file read without a header gets columns ``text`` or ``column_1..n`` and a note.
 - **Rows that do not parse** (a wrong number of fields, e.g. another delimiter) are skipped, counted and reported
-  with their line numbers; they are never scored as empty text. Blank lines are skipped.
+  with their line numbers; they are never scored as empty text. Blank lines are skipped, except between the rows
+  of a one-column file, where a blank line is an empty cell (as pandas and spreadsheets write one).
 - **Output**: every cell is quoted, so CR, LF, delimiters and quotes inside a cell read back exactly with ``csv``
   or pandas; cells a spreadsheet would run as a formula (``= + - @ TAB CR``), header cells included, are escaped
   with a leading ``'``.
@@ -358,6 +359,7 @@ def _parsed_rows(f, fmt: FileFormat, stats: ReadStats, name: str) -> Iterator[li
     reader = csv.reader(f, delimiter=fmt.delimiter)
     n = len(fmt.columns)
     first = fmt.header
+    blanks, started = 0, False  # blank lines seen since the last row; whether a row was seen
     while True:
         try:
             row = next(reader)
@@ -366,7 +368,12 @@ def _parsed_rows(f, fmt: FileFormat, stats: ReadStats, name: str) -> Iterator[li
         except csv.Error as e:
             raise InputError(f"{name} is not a well-formed CSV at line {reader.line_num}: {e}") from None
         if not row or (len(row) == 1 and not row[0].strip()):
-            continue  # a blank line
+            # One column: a blank line between rows is an empty cell (how pandas and spreadsheets write one);
+            # blank lines at the end are not. More columns: a blank line is no row.
+            blanks += n == 1 and started
+            continue
+        yield from [[""]] * blanks
+        blanks, started = 0, True
         if first:  # the header line
             first = False
             continue
@@ -446,7 +453,7 @@ def score_file(
     )
     out = Path(out)
     tops = []
-    undecodable = 0
+    undecodable = empty = 0
     with out.open("w", encoding="utf-8", newline="") as f:
         writer = csv_writer(f, fmt.delimiter or ",")
         for chunk in read_chunks(path, fmt, chunk_rows, stats):
@@ -460,6 +467,7 @@ def score_file(
                 )
             texts = chunk[summary.column].tolist()
             undecodable += sum(t.count("\ufffd") for t in texts)
+            empty += sum(not t.strip() for t in texts)
             probs = classifier.predict_proba(texts)
             decisions = classifier.decide(probs, thresholds)
             if on_scored is not None:
@@ -481,6 +489,8 @@ def score_file(
                 progress(summary.rows)
     summary.skipped, summary.skipped_lines = stats.malformed, list(stats.malformed_lines)
     summary.notes = [*fmt.notes, *stats.notes()]
+    if empty:
+        summary.notes.append(f"{empty:,} row(s) with an empty text (scored as such)")
     if undecodable:
         summary.notes.append(f"{undecodable:,} undecodable character(s) in the text column, shown as \ufffd")
     if summary.rows == 0:
