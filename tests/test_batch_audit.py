@@ -155,30 +155,33 @@ def test_cli_score_logs_only_when_asked(clf, tmp_path):
 
 
 def test_the_app_deletes_uploads_and_scored_files_after_their_ttl(clf, tmp_path, monkeypatch):
-    """The real app with a 2-second TTL: the upload and Gradio's copy of the scored file leave its cache, and the
-    scored row is in the log with source "batch"."""
-    from gradio_client import handle_file
+    """The real app with an 8-second TTL (time enough to upload and score on a busy machine): the upload and
+    Gradio's copy of the scored file leave its cache, and the scored rows are in the log with source "batch"."""
+    import socket
+
+    from gradio_client import Client, handle_file
 
     import app
-    from scripts.loadtest import gradio_client
-    from tests.conftest import free_port
     from toxic.serve.server import BackgroundServer, build_app
 
     cache = tmp_path / "gradio-cache"
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(cache))
     monkeypatch.setenv("GRADIO_EXAMPLES_CACHE", str(tmp_path / "examples"))
     log = open_log(tmp_path / "app.sqlite")
-    service = Service(dataclasses.replace(Settings.from_env(), file_ttl_s=2), classifier=clf, log=log)
-    server = BackgroundServer(build_app(app.build(service), service), "127.0.0.1", free_port()).start(120)
+    service = Service(dataclasses.replace(Settings.from_env(), file_ttl_s=8), classifier=clf, log=log)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = BackgroundServer(build_app(app.build(service), service), "127.0.0.1", port).start(120)
     try:
-        scored, *_ = gradio_client(server.url).predict(
+        scored, *_ = Client(server.url, verbose=False).predict(
             handle_file(str(comments_file(tmp_path, 4))), None, api_name="/score_csv"
         )
         assert len(pd.read_csv(scored)) == 4
         # the upload and the scored file (the Model tab's plots stay: they are part of the page)
         kept = list(cache.rglob("comments*.csv"))
         assert {p.name for p in kept} == {"comments.csv", "comments.scored.csv"}
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 40
         while any(p.exists() for p in kept) and time.monotonic() < deadline:
             time.sleep(0.25)
         assert not [p.relative_to(cache) for p in kept if p.exists()]
@@ -187,3 +190,9 @@ def test_the_app_deletes_uploads_and_scored_files_after_their_ttl(clf, tmp_path,
     finally:
         server.stop()
         log.close()
+
+
+def test_a_file_that_is_gone_is_a_clear_message_without_its_path(service, tmp_path):
+    with pytest.raises(InputError, match="missing.csv is gone: uploads are kept 1 s") as e:
+        service.score_csv(tmp_path / "missing.csv")
+    assert str(tmp_path) not in str(e.value)

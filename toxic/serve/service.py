@@ -163,6 +163,10 @@ class Service:
         logged with ``source`` and one request id, unless ``store=False`` or the operator set TOXIC_LOG_BATCH=0.
         ``header``: None detects whether the first line names the columns."""
         path = Path(path)
+        if not path.is_file():
+            raise InputError(
+                f"{path.name} is gone: uploads are kept {self.settings.file_ttl_s:,} s (TOXIC_FILE_TTL_S); upload it again"
+            )
         if path.stat().st_size > self.settings.max_upload_mb * 2**20:
             raise InputError(f"{path.name} is over the {self.settings.max_upload_mb} MB upload limit")
         at = self.thresholds_at(thresholds)
