@@ -238,3 +238,17 @@ class PredictionLog(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.uri!r}, text_mode={self.text_mode!r})"
+
+
+def __getattr__(name: str):
+    """The sinks' classes, importable from here as before they had their own modules (imported on first use:
+    the GCS client library loads only for a gs:// log)."""
+    if name in ("GCSConfig", "GCSLog"):
+        from toxic.monitor import gcs_sink
+
+        return getattr(gcs_sink, name)
+    if name == "SQLiteLog":
+        from toxic.monitor.sqlite_sink import SQLiteLog
+
+        return SQLiteLog
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
