@@ -1,5 +1,5 @@
-"""File scoring (toxic.batch) with real files and the real model: what is refused, what is read and how, and
-that every output reads back exactly with ``csv`` and with pandas."""
+"""File reading and scoring (toxic.commentfile, toxic.batch) with real files and the real model: what is refused,
+what is read and how, and that every output reads back exactly with ``csv`` and with pandas."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from tests.csv_cases import ACCEPTED, REFUSED
-from toxic.batch import escape_formula, looks_like_header, score_file, sniff
+from toxic.batch import escape_formula, score_file
+from toxic.commentfile import looks_like_header, sniff
 from toxic.errors import InputError
 
 ODD_CELLS = [
