@@ -19,7 +19,8 @@ import pytest
 from tests.conftest import REPO
 from tests.storage_emulator import Emulator
 from toxic.errors import LogError
-from toxic.monitor.predlog import COLUMNS, GCSConfig, open_log
+from toxic.monitor.gcs_sink import GCSConfig
+from toxic.monitor.predlog import COLUMNS, open_log
 
 FAST = GCSConfig(batch_records=200, flush_seconds=0.1, timeout=3, first_backoff=0.1, max_backoff=0.5)
 
@@ -90,6 +91,71 @@ def test_round_trip(log_uri, tmp_path):
     assert len(again.read(until=before - timedelta(hours=1))) == 0
     assert len(again.read(last=0)) == 0
     again.close()
+
+
+def test_audit_columns_round_trip(log_uri, tmp_path):
+    log = opened(log_uri, tmp_path)
+    probs = np.array([[0.45, 0.2], [0.3, 0.5]], dtype=np.float32)
+    at = {"toxic": 0.42, "hate": 0.55}
+    log.record_many(
+        ["a", "b"], probs, probs >= [0.42, 0.55], "m", "v2", source="batch", request_id="r1", thresholds=at
+    )
+    log.record_many(["c"], probs[:1], probs[:1] >= 0.5, "m", "v2", source="api")  # a caller that says nothing
+    log.flush()
+    frame = log.read()
+    log.close()
+    assert frame["request_id"].tolist() == ["r1", "r1", None]
+    assert frame["toxic_threshold"].tolist()[:2] == [0.42, 0.42] and frame["hate_threshold"].iloc[0] == 0.55
+    assert frame["toxic_threshold"].isna().tolist() == [False, False, True]
+    assert frame["source"].tolist() == ["batch", "batch", "api"]
+
+
+SCHEMA_1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE predictions (
+    id INTEGER PRIMARY KEY, time REAL NOT NULL, model_id TEXT NOT NULL, version TEXT NOT NULL,
+    source TEXT NOT NULL, toxic REAL NOT NULL, hate REAL NOT NULL, toxic_label INTEGER NOT NULL,
+    hate_label INTEGER NOT NULL, length INTEGER NOT NULL, text TEXT
+);
+CREATE INDEX predictions_time ON predictions (time);
+INSERT INTO meta VALUES ('format', 'toxic-prediction-log'), ('schema', '1');
+INSERT INTO predictions VALUES (1, 1780000000.5, 'm', 'v1', 'ui', 0.9, 0.1, 1, 0, 9, 'old words');
+"""
+
+
+def test_a_schema_1_log_is_migrated_in_place_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA_1)
+    conn.close()
+
+    def schema() -> str:
+        return sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
+
+    with open_log(path, create=False) as reader:  # a reader leaves the file as it is and reads NULLs
+        old = reader.read()
+    assert schema() == "1" and old["text"].tolist() == ["old words"] and old["request_id"].tolist() == [None]
+    with open_log(path) as log:  # a writer migrates
+        log.record_many(
+            ["new"],
+            np.array([[0.2, 0.3]]),
+            np.zeros((1, 2)),
+            "m",
+            "v2",
+            request_id="r9",
+            thresholds={"toxic": 0.4, "hate": 0.41},
+        )
+        frame = log.read()
+    assert schema() == "2"
+    assert frame["text"].tolist() == ["old words", "new"]
+    assert frame["request_id"].tolist() == [None, "r9"] and np.isnan(frame["toxic_threshold"].iloc[0])
+    assert frame["hate_threshold"].iloc[1] == 0.41 and frame["toxic"].iloc[0] == 0.9
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(LogError, match="newer version of toxic"):
+        open_log(path)
 
 
 def test_text_modes_hash_and_none(tmp_path):
@@ -181,6 +247,50 @@ def test_gcs_outage_mid_stream_loses_and_duplicates_nothing(gcs_disk, tmp_path):
     assert peak[0] <= config.max_buffer  # memory stayed bounded
     texts = open_log("gs://outage/p", spill_dir=tmp_path / "reader").read()["text"].tolist()
     assert len(texts) == 3000 and set(texts) == {f"r{i}" for i in range(3000)}
+
+
+def test_gcs_counters_with_six_writers_through_an_outage(gcs_disk, tmp_path):
+    """Six writers, a buffer small enough that their own threads spill while the uploader spills and drains:
+    after the outage every record is in the bucket once and the counters add up."""
+    bucket = gcs_disk.bucket("counters")
+    config = GCSConfig(
+        batch_records=40, flush_seconds=0.05, max_buffer=120, timeout=2, first_backoff=0.1, max_backoff=0.3
+    )
+    log = open_log("gs://counters/p", spill_dir=tmp_path / "spill", config=config)
+    writers, per_writer = 6, 600
+    halfway = threading.Barrier(writers + 1)
+    resume = threading.Event()
+
+    def writer(w: int) -> None:
+        for i in range(per_writer):
+            record(log, [f"w{w}-{i}"])
+            if i == per_writer // 3:
+                halfway.wait(60)
+            if i == 2 * per_writer // 3:
+                resume.wait(60)
+            time.sleep(0.0002)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
+    for t in threads:
+        t.start()
+    halfway.wait(60)
+    gcs_disk.stop()  # the outage: writers go on while the bucket is away
+    time.sleep(1.0)
+    during = log.stats()
+    gcs_disk.start()
+    resume.set()
+    for t in threads:
+        t.join(60)
+    log.close()
+    after = log.stats()
+    objects = [b.name for b in bucket.client.list_blobs("counters", prefix="p/")]
+    assert during["errors"] > 0 and not during["bucket_ok"]
+    assert after["spills"] > 0 and after["spilled_batches"] == 0 and after["bucket_ok"]
+    assert after["accepted_records"] == after["handled_records"] == writers * per_writer
+    assert after["uploaded_objects"] == len(objects) and after["buffered"] == 0
+    texts = open_log("gs://counters/p", spill_dir=tmp_path / "reader").read()["text"].tolist()
+    assert len(texts) == writers * per_writer
+    assert set(texts) == {f"w{w}-{i}" for w in range(writers) for i in range(per_writer)}
 
 
 def test_gcs_close_during_outage_spills_and_next_process_uploads(gcs_disk, tmp_path):

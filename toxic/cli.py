@@ -8,6 +8,7 @@ toxic drift --log URI [--last N | --since ISO] --out report.html [--check --thre
 toxic push MODEL_DIR ORG/NAME [--dry-run] [--revision BRANCH]   # publish a model folder to the HF Hub
 toxic serve                                      # the app (as python app.py); needs toxic[app,monitor]
 toxic corrections export -o corrections.csv [--dir FLAG_DIR]     # flagged corrections as labelled training data
+toxic log export --log URI -o audit.csv|audit.parquet [--since ISO] [--until ISO] [--source S ...]
 """
 
 from __future__ import annotations
@@ -54,7 +55,21 @@ def cmd_score(args) -> int:
     clf = _load(args)
     started = time.perf_counter()
     bar = _progress_bar(args.quiet)
-    summary = score_file(clf, src, out, column=args.column, delimiter=args.delimiter, progress=bar)
+    log = _ScoreLog(args.log, clf) if args.log else None
+    try:
+        summary = score_file(
+            clf,
+            src,
+            out,
+            column=args.column,
+            delimiter=args.delimiter,
+            progress=bar,
+            header=args.header,
+            on_scored=log,
+        )
+    finally:
+        if log is not None:
+            log.close()
     elapsed = time.perf_counter() - started
     for note in summary.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -65,6 +80,37 @@ def cmd_score(args) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+class _ScoreLog:
+    """``toxic score --log URI``: every scored row into the prediction log, as source "cli", one request id."""
+
+    def __init__(self, uri: str, clf) -> None:
+        import uuid
+
+        from toxic.monitor.predlog import open_log
+        from toxic.settings import Settings
+
+        settings = Settings.from_env()
+        self.log = open_log(uri, settings.log_text, settings.log_salt)
+        self.clf = clf
+        self.request_id = uuid.uuid4().hex
+
+    def __call__(self, texts, probs, decisions) -> None:
+        info = self.clf.info
+        self.log.record_many(
+            texts,
+            probs,
+            decisions,
+            info.model_id,
+            info.version,
+            source="cli",
+            request_id=self.request_id,
+            thresholds=self.clf.thresholds,
+        )
+
+    def close(self) -> None:
+        self.log.close()
 
 
 def _progress_bar(quiet: bool):
@@ -150,6 +196,7 @@ def cmd_serve(args) -> int:
     except ImportError as e:
         raise ToxicError(f"toxic serve needs the app: pip install 'toxic[app,monitor]' ({e})") from None
     serve()
+    return 0
 
 
 def cmd_corrections_export(args) -> int:
@@ -170,6 +217,20 @@ def cmd_corrections_export(args) -> int:
         f"{summary.rows:,} labelled texts from {summary.corrections:,} corrections -> {args.output}{left_out}",
         file=sys.stderr,
     )
+    return 0
+
+
+def cmd_log_export(args) -> int:
+    from toxic.monitor import export
+    from toxic.monitor.predlog import open_log
+
+    out = Path(args.output)
+    fmt = export.format_of(out, args.format)
+    with open_log(args.log, create=False) as log:
+        frame = export.window(log, since=args.since, until=args.until, sources=args.source)
+    export.write(frame, out, fmt)
+    sources = f" from {', '.join(args.source)}" if args.source else ""
+    print(f"exported {len(frame):,} predictions{sources} -> {out}", file=sys.stderr)
     return 0
 
 
@@ -202,6 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--column", default=None, help="the text column (default: detected)")
     p.add_argument("--delimiter", default=None, help="field delimiter (default: detected)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    p.add_argument(
+        "--header",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the first line names the columns (--no-header: it is the first comment; default: detected)",
+    )
+    p.add_argument("--log", default=None, help="also write each prediction to this prediction log (URI)")
     model_args(p)
     p.set_defaults(func=cmd_score)
 
@@ -248,6 +316,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--revision", default=None, help="Hub revision of --model")
     e.set_defaults(func=cmd_corrections_export)
+    p = sub.add_parser("log", help="prediction log tools")
+    lsub = p.add_subparsers(dest="log_command", required=True)
+    e = lsub.add_parser("export", help="write the log (or a window of it) as CSV or Parquet for an audit")
+    e.add_argument("--log", required=True, help="prediction log: a file path (SQLite) or gs://bucket/prefix")
+    e.add_argument("-o", "--output", required=True, help="the file to write (.csv or .parquet)")
+    e.add_argument("--format", choices=("csv", "parquet"), default=None, help="default: from the file name")
+    e.add_argument(
+        "--since", default=None, help="predictions at or after an ISO time, e.g. 2026-11-01T00:00Z"
+    )
+    e.add_argument("--until", default=None, help="predictions before an ISO time")
+    e.add_argument(
+        "--source",
+        action="append",
+        default=None,
+        help="only this source (ui, api, rest, batch, cli); repeatable",
+    )
+    e.set_defaults(func=cmd_log_export)
     return parser
 
 

@@ -12,6 +12,8 @@
 | TOXIC_LOG | predictions.sqlite | prediction log: a file path (SQLite) or gs://bucket/prefix; "off" disables |
 | TOXIC_LOG_TEXT | full | text kept in the log: full, hash (salted SHA-256) or none |
 | TOXIC_LOG_SALT | (none) | salt for TOXIC_LOG_TEXT=hash; required then |
+| TOXIC_LOG_BATCH | 1 | 0 keeps batch file scoring (Batch CSV tab, /score_csv) out of the prediction log |
+| TOXIC_FILE_TTL_S | 3600 | seconds an uploaded or scored file is kept before it is deleted |
 | TOXIC_DASHBOARD_AUTH | (none) | user:password that guards the Drift tab (the log can hold user text) |
 | TOXIC_FLAG_DIR | flagged | where corrections flagged in the app are saved |
 | TOXIC_MCP | 0 | 1 serves the classify tool to LLM agents over MCP |
@@ -72,6 +74,8 @@ class Settings:
     perspective_max_bytes: int = 20_000
     api_keys: frozenset[str] = frozenset()
     api_rate: float = 0.0
+    log_batch: bool = True
+    file_ttl_s: int = 3600
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -108,6 +112,8 @@ class Settings:
             perspective_max_bytes=_positive("TOXIC_PERSPECTIVE_MAX_BYTES", 20_000),
             api_keys=_api_keys(),
             api_rate=_rate("TOXIC_API_RATE"),
+            log_batch=env_flag("TOXIC_LOG_BATCH", "1"),
+            file_ttl_s=_ttl(),
         )
 
 
@@ -141,3 +147,10 @@ def _rate(name: str) -> float:
     if not value >= 0:
         raise ToxicError(f"{name} must be requests per second (a number, 0 for no limit), got {raw!r}")
     return value
+
+
+def _ttl() -> int:
+    ttl = _int("TOXIC_FILE_TTL_S", 3600)
+    if ttl < 1:
+        raise ToxicError(f"TOXIC_FILE_TTL_S must be at least 1 (seconds), got {ttl}")
+    return ttl

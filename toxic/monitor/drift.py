@@ -110,6 +110,9 @@ def window_from_texts(clf, texts: list[str], source: str = "offline") -> pd.Data
             "hate_label": decisions[:, 1],
             "length": [len(t) for t in texts],
             "text": list(texts),
+            "request_id": None,
+            "toxic_threshold": clf.thresholds["toxic"],
+            "hate_threshold": clf.thresholds["hate"],
         }
     )
     return frame[list(COLUMNS)]

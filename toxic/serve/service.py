@@ -7,8 +7,11 @@ takes the app down.
 
 from __future__ import annotations
 
-import tempfile
+import math
+import numbers
+import threading
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +24,7 @@ from toxic.explain import word_weights
 from toxic.monitor.corrections import CorrectionStore, labels_from_choice
 from toxic.serve import telemetry
 from toxic.serve.memory import release_memory
+from toxic.serve.outputs import OutputFolder
 from toxic.settings import Settings
 from toxic.text import clean_text
 
@@ -38,6 +42,9 @@ class Service:
         self.log = log  # a toxic.monitor.predlog.PredictionLog, or None
         self.log_problem: str | None = None  # why there is no log, shown in the Drift tab
         self.corrections = CorrectionStore(settings.flag_dir, settings.log_text, settings.log_salt)
+        self._flag_lock = threading.Lock()
+        self._outputs: OutputFolder | None = None  # made at the first scored file
+        self._outputs_lock = threading.Lock()
         self.started = time.time()
         telemetry.MODEL.labels(self.clf.info.model_id, self.clf.info.version).set(1)
 
@@ -54,18 +61,57 @@ class Service:
             )
         return text
 
-    def score(self, texts: list[str], source: str, *, store: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """Probabilities and decisions for texts, counted in /metrics and written to the prediction log;
-        ``store=False`` (Perspective's doNotStore): nothing of the call reaches the log."""
+    def score(
+        self,
+        texts: list[str],
+        source: str,
+        *,
+        thresholds: dict[str, float] | None = None,
+        store: bool = True,
+        request_id: str | list[str] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and decisions for texts, counted in /metrics and written to the prediction log.
+
+        ``thresholds`` (label -> float, in [0, 1]) are the thresholds the caller decides at; labels left out keep
+        the model's. The log keeps them with each record, with ``request_id``: one for the call (a new uuid4 hex
+        when None), or a list of one per text when the texts come from several callers (a merged batch).
+        ``store=False``: nothing of this call reaches the prediction log."""
         texts = [self.check_text(t) for t in texts]
+        at = self.thresholds_at(thresholds)
         probs = self.clf.predict_proba(texts)
-        decisions = self.clf.decide(probs)
+        decisions = self.clf.decide(probs, at)
         telemetry.count(self.labels, decisions)
-        if store and self.log is not None:
-            self.log.record_many(
-                texts, probs, decisions, self.clf.info.model_id, self.clf.info.version, source=source
-            )
+        if store:
+            self._record(texts, probs, decisions, source, request_id, at)
         return probs, decisions
+
+    def thresholds_at(self, thresholds: dict[str, float] | None) -> dict[str, float]:
+        """The model's thresholds overridden by the caller's, checked: known labels, numbers in [0, 1]."""
+        if not thresholds:
+            return dict(self.clf.thresholds)
+        unknown = set(thresholds) - set(self.labels)
+        if unknown:
+            raise InputError(f"no label {sorted(unknown)[0]!r}: thresholds are for {', '.join(self.labels)}")
+        for label, value in thresholds.items():
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+                raise InputError(f"the {label} threshold must be a number from 0 to 1, got {value!r}")
+            if math.isnan(value):
+                raise InputError(f"the {label} threshold must be a number from 0 to 1, got NaN")
+        return {**self.clf.thresholds, **{k: float(v) for k, v in thresholds.items()}}
+
+    def _record(self, texts, probs, decisions, source: str, request_id, at: dict) -> None:
+        if self.log is None:
+            return
+        self.log.record_many(
+            texts,
+            probs,
+            decisions,
+            self.clf.info.model_id,
+            self.clf.info.version,
+            source=source,
+            request_id=request_id or uuid.uuid4().hex,
+            thresholds=at,
+        )
 
     def results(self, probs: np.ndarray, decisions: np.ndarray) -> list[dict]:
         return [
@@ -76,9 +122,11 @@ class Service:
             for p, d in zip(probs, decisions, strict=True)
         ]
 
-    def classify(self, texts: list[str], source: str = "api") -> list[dict]:
+    def classify(self, texts: list[str], source: str = "api", *, request_id=None) -> list[dict]:
+        """Results per text; ``request_id`` as in :meth:`score` (a list of one id per text when Gradio merged
+        several callers' texts into one call)."""
         with telemetry.observe("classify"):
-            return self.results(*self.score(texts, source))
+            return self.results(*self.score(texts, source, request_id=request_id))
 
     def read_as(self, text: str, limit: int = 300) -> str | None:
         """The text as the model read it when undoing look-alike spellings changed it (``1d10t`` -> ``idiot``),
@@ -100,14 +148,37 @@ class Service:
     # --- files -------------------------------------------------------------------------------------------------
 
     def score_csv(
-        self, path: str | Path, column: str | None = None, progress=None
+        self,
+        path: str | Path,
+        column: str | None = None,
+        progress=None,
+        *,
+        header: bool | None = None,
+        thresholds: dict[str, float] | None = None,
+        store: bool = True,
+        request_id: str | None = None,
+        source: str = "batch",
     ) -> tuple[Path, ScoreSummary]:
+        """Score a file into a new file that is deleted ``settings.file_ttl_s`` seconds later. Every row is
+        logged with ``source`` and one request id, unless ``store=False`` or the operator set TOXIC_LOG_BATCH=0.
+        ``header``: None detects whether the first line names the columns."""
         path = Path(path)
+        if not path.is_file():
+            raise InputError(
+                f"{path.name} is gone: uploads are kept {self.settings.file_ttl_s:,} s (TOXIC_FILE_TTL_S); upload it again"
+            )
         if path.stat().st_size > self.settings.max_upload_mb * 2**20:
             raise InputError(f"{path.name} is over the {self.settings.max_upload_mb} MB upload limit")
-        out_dir = Path(tempfile.mkdtemp(prefix="toxic-"))
+        at = self.thresholds_at(thresholds)
         stem = path.stem.removesuffix(".scored") or "comments"
-        out = out_dir / f"{stem}.scored.csv"
+        out = self._output_folder().new_job() / f"{stem}.scored.csv"
+        on_scored = None
+        if store and self.settings.log_batch and self.log is not None:
+            rid = request_id or uuid.uuid4().hex
+
+            def on_scored(texts, probs, decisions):
+                self._record(texts, probs, decisions, source, rid, at)
+
         try:
             with telemetry.observe("score_csv"):
                 summary = score_file(
@@ -117,6 +188,9 @@ class Service:
                     column=column or None,
                     max_rows=self.settings.max_rows,
                     progress=progress,
+                    header=header,
+                    thresholds=at,
+                    on_scored=on_scored,
                 )
         finally:
             release_memory()  # the job's freed buffers back to the OS: the app's RSS does not ratchet up
@@ -124,6 +198,12 @@ class Service:
         for label, n in summary.flagged.items():
             telemetry.PREDICTIONS.labels(label).inc(n)
         return out, summary
+
+    def _output_folder(self) -> OutputFolder:
+        with self._outputs_lock:
+            if self._outputs is None:
+                self._outputs = OutputFolder(self.settings.file_ttl_s)
+            return self._outputs
 
     # --- feedback ----------------------------------------------------------------------------------------------
 

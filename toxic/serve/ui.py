@@ -221,7 +221,14 @@ def build(service: Service) -> gr.Blocks:
 
     info = service.clf.info
     # analytics off: the app makes no outbound calls (Gradio's would send usage data and check its version online)
-    with gr.Blocks(title="toxic: offline toxic-comment classifier", analytics_enabled=False) as demo:
+    # delete_cache: uploads and Gradio's copies of scored files are deleted TOXIC_FILE_TTL_S seconds after they were
+    # made (checked every quarter of that), and all of them when the server stops.
+    ttl = service.settings.file_ttl_s
+    with gr.Blocks(
+        title="toxic: offline toxic-comment classifier",
+        analytics_enabled=False,
+        delete_cache=(max(1, min(ttl // 4, 300)), ttl),
+    ) as demo:
         gr.Markdown(
             f"# toxic\nAn open toxic-comment classifier that runs offline: `{info.model_id}` ({info.version}), "
             "int8 ONNX. Two independent labels: **toxic** (insults, profanity, threats, hate) and **hate** "
