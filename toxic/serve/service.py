@@ -42,7 +42,6 @@ class Service:
         self.log = log  # a toxic.monitor.predlog.PredictionLog, or None
         self.log_problem: str | None = None  # why there is no log, shown in the Drift tab
         self.corrections = CorrectionStore(settings.flag_dir, settings.log_text, settings.log_salt)
-        self._flag_lock = threading.Lock()
         self._outputs: OutputFolder | None = None  # made at the first scored file
         self._outputs_lock = threading.Lock()
         self.started = time.time()
