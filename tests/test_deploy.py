@@ -28,9 +28,21 @@ def front_matter() -> dict:
     return yaml.safe_load((REPO / "README.md").read_text().split("---\n")[1])
 
 
-def copied_paths() -> list[str]:
-    """The sources of the Dockerfile's COPY lines."""
-    return [src for line in re.findall(r"^COPY (.+)$", DOCKERFILE, re.M) for src in line.split()[:-1]]
+def copied_paths(dockerfile: str = DOCKERFILE) -> list[str]:
+    """The sources of a Dockerfile's COPY lines."""
+    return [
+        src.rstrip("/") for line in re.findall(r"^COPY (.+)$", dockerfile, re.M) for src in line.split()[:-1]
+    ]
+
+
+def ignored(path: str, ignore_file: Path) -> bool:
+    """Whether a .dockerignore leaves ``path`` (or a folder above it) out of the build context."""
+    patterns = [
+        p.strip() for p in ignore_file.read_text().splitlines() if p.strip() and not p.startswith("#")
+    ]
+    parts = Path(path).parts
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    return any(fnmatch.fnmatch(prefix, pattern) for prefix in prefixes for pattern in patterns)
 
 
 def test_the_space_front_matter_the_workflow_and_the_dockerfile_agree():
@@ -40,10 +52,19 @@ def test_the_space_front_matter_the_workflow_and_the_dockerfile_agree():
     workflow = (REPO / ".github" / "workflows" / "deploy-space.yml").read_text()
     assert "Docker SDK" in workflow and "--repo-type space" in workflow
     excluded = re.findall(r'--exclude "([^"]+)"', workflow)
-    ignored = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines() if line.strip()]
-    for path in copied_paths():  # what the image build needs reaches the Space and the Docker context
+    for path in copied_paths():  # what the image build needs reaches the Space
         assert not any(fnmatch.fnmatch(path + "/x", pattern) for pattern in excluded), (path, excluded)
-        assert not any(fnmatch.fnmatch(path, pattern) for pattern in ignored), (path, ignored)
+
+
+def test_each_image_build_context_holds_what_its_dockerfile_copies():
+    """docker build reads <Dockerfile>.dockerignore beside a Dockerfile instead of the root .dockerignore."""
+    for dockerfile in (REPO / "Dockerfile", REPO / "train" / "Dockerfile"):
+        own = dockerfile.with_name(dockerfile.name + ".dockerignore")
+        ignore_file = own if own.exists() else REPO / ".dockerignore"
+        for path in copied_paths(dockerfile.read_text()):
+            assert not ignored(path, ignore_file), (
+                f"{dockerfile.name} copies {path}, which {ignore_file.name} leaves out"
+            )
 
 
 def third_party_imports() -> set[str]:

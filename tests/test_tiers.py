@@ -52,8 +52,11 @@ def test_each_tier_imports_without_the_others(tier):
         "sys.meta_path.insert(0, Missing())\n"
         f"for module in {modules!r}: importlib.import_module(module)\n"
     )
-    if tier == "core":  # and the core works: the embedded model scores a text
+    if tier == "core":  # the core works (the embedded model scores a text); toxic serve says what to install
         code += "from toxic import Classifier; assert Classifier.load().predict('you idiot')['toxic'] > 0.5\n"
+        code += "import contextlib, io; from toxic.cli import main; err = io.StringIO()\n"
+        code += "with contextlib.redirect_stderr(err): assert main(['serve']) == 2\n"
+        code += "assert \"pip install 'toxic[app,monitor]'\" in err.getvalue(), err.getvalue()\n"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
 
