@@ -19,12 +19,12 @@ import pandas as pd
 
 from toxic.batch import ScoreSummary, score_file
 from toxic.classifier import Classifier
-from toxic.errors import InputError, LogError
-from toxic.explain import word_weights
+from toxic.errors import InputError, LimitError, LogError, UploadError
+from toxic.explain import explained_words, word_weights
 from toxic.serve import telemetry
 from toxic.serve.memory import release_memory
 from toxic.settings import Settings
-from toxic.text import clean_text
+from toxic.text import clean_text, safe_text
 
 
 class Service:
@@ -46,19 +46,65 @@ class Service:
     # --- scoring -----------------------------------------------------------------------------------------------
 
     def check_text(self, text) -> str:
+        """The text as the app will score and log it (lone surrogates replaced: :func:`toxic.text.safe_text`), or
+        an :class:`InputError` for a non-text and a :class:`LimitError` for a text over TOXIC_MAX_TEXT_CHARS."""
         if text is None:
             return ""
         if not isinstance(text, str):
-            raise InputError(f"expected text, got {type(text).__name__}")
-        if len(text) > self.settings.max_text_chars:
-            raise InputError(
-                f"text is {len(text):,} characters; the limit is {self.settings.max_text_chars:,} (TOXIC_MAX_TEXT_CHARS)"
+            raise InputError(f"expected text, got {_json_type(text)}")
+        limit = self.settings.max_text_chars
+        if len(text) > limit:
+            raise LimitError(
+                f"text is {len(text):,} characters; the limit is {limit:,} (TOXIC_MAX_TEXT_CHARS): "
+                "split it, or score long documents as a CSV file"
             )
-        return text
+        return safe_text(text)
+
+    def check_texts(self, texts) -> list[str]:
+        """Every text checked, and the request's count and total characters within their limits: decided before
+        any scoring, so an oversized request costs nothing."""
+        if not isinstance(texts, list | tuple):
+            raise InputError(f"expected a list of texts, got {_json_type(texts)}")
+        s = self.settings
+        if len(texts) > s.max_request_texts:
+            raise LimitError(
+                f"{len(texts):,} texts in one request; send at most {s.max_request_texts:,} "
+                "(TOXIC_MAX_REQUEST_TEXTS)"
+            )
+        checked = [self.check_text(t) for t in texts]
+        total = sum(map(len, checked))
+        if total > s.max_request_chars:
+            raise LimitError(
+                f"{total:,} characters in one request; the limit is {s.max_request_chars:,} "
+                "(TOXIC_MAX_REQUEST_CHARS): send fewer texts at a time"
+            )
+        return checked
+
+    def check_upload(self, path) -> Path:
+        """A file the caller uploaded through the app (Gradio's upload folder, after following every link), or an
+        :class:`UploadError` that names no server path. Any other path is refused unread: relative or absolute,
+        ``..``, a symbolic link out of the folder, ``file://`` or ``http(s)://``."""
+        refused = UploadError(
+            "files must be uploaded through the app (the upload button, or gradio_client's handle_file); "
+            "a server path or URL is not accepted"
+        )
+        if not isinstance(path, str | Path) or "://" in str(path) or "\0" in str(path):
+            raise refused
+        path = Path(path)
+        if not path.is_absolute():
+            raise refused
+        root = self.settings.upload_dir.resolve()
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise refused from None
+        if not real.is_relative_to(root) or real == root or not real.is_file():
+            raise refused
+        return real
 
     def score(self, texts: list[str], source: str) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities and decisions for texts, counted in /metrics and written to the prediction log."""
-        texts = [self.check_text(t) for t in texts]
+        texts = self.check_texts(texts)
         probs = self.clf.predict_proba(texts)
         decisions = self.clf.decide(probs)
         telemetry.count(self.labels, decisions)
@@ -81,6 +127,19 @@ class Service:
         with telemetry.observe("classify"):
             return self.results(*self.score(texts, source))
 
+    def classify_each(self, texts: list, source: str = "api") -> list[dict]:
+        """For a batch shared by several callers: each text checked on its own, so one caller's bad text gives
+        that caller ``{"error": ...}`` and never changes another caller's result."""
+        checked: dict[int, str] = {}
+        errors: dict[int, str] = {}
+        for i, text in enumerate(texts):
+            try:
+                checked[i] = self.check_text(text)
+            except InputError as e:
+                errors[i] = str(e)
+        results = iter(self.classify(list(checked.values()), source) if checked else [])
+        return [{"error": errors[i]} if i in errors else next(results) for i in range(len(texts))]
+
     def read_as(self, text: str, limit: int = 300) -> str | None:
         """The text as the model read it when undoing look-alike spellings changed it (``1d10t`` -> ``idiot``),
         cut to ``limit`` characters; None when nothing was undone."""
@@ -96,14 +155,21 @@ class Service:
         if label not in self.labels:
             raise InputError(f"label must be one of {', '.join(self.labels)}")
         with telemetry.observe("explain"):
-            return word_weights(self.clf, self.check_text(text), label)
+            return word_weights(self.clf, self.check_text(text), label, self.settings.max_explain_words)
+
+    def explain_note(self, text: str) -> str | None:
+        """What a reader of an explanation must know: that a long text explained its first words only."""
+        n, total = explained_words(text or "", self.settings.max_explain_words)
+        if n == total:
+            return None
+        return f"Explained the first {n:,} of {total:,} words (TOXIC_MAX_EXPLAIN_WORDS); the rest are not coloured."
 
     # --- files -------------------------------------------------------------------------------------------------
 
     def score_csv(
         self, path: str | Path, column: str | None = None, progress=None
     ) -> tuple[Path, ScoreSummary]:
-        path = Path(path)
+        path = self.check_upload(path)
         if path.stat().st_size > self.settings.max_upload_mb * 2**20:
             raise InputError(f"{path.name} is over the {self.settings.max_upload_mb} MB upload limit")
         out_dir = Path(tempfile.mkdtemp(prefix="toxic-"))
@@ -158,6 +224,12 @@ class Service:
         from toxic.monitor.drift import report_from_log, timeseries
         from toxic.monitor.profile import load_profile
 
+        limit = self.settings.max_drift_window
+        if not isinstance(last, int | float) or not 10 <= last <= limit:
+            raise LimitError(
+                f"the drift window must be from 10 to {limit:,} predictions (TOXIC_MAX_DRIFT_WINDOW)"
+            )
+        last = int(last)
         if self.log is None:
             raise LogError(
                 self.log_problem or "the prediction log is off (TOXIC_LOG=off): nothing to compare"
@@ -182,6 +254,19 @@ class Service:
             "deobfuscate": self.clf.deobfuscator is not None,
             "uptime_s": round(time.time() - self.started, 1),
         }
+
+
+def _json_type(value) -> str:
+    """A value's type as a JSON caller knows it (no Python class names, no value echoed)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "a " + type(value).__name__
 
 
 def histogram_frame(summary: ScoreSummary) -> pd.DataFrame:
