@@ -206,6 +206,8 @@ REST = [
     Case("text over the limit", "rest", rest({"text": "x" * 20_001}), match=LIMIT_TEXT, status=413),
     Case("257 texts", "rest", rest({"texts": ["hi"] * 257}), match="at most 256", status=413),
     Case("114,000 characters", "rest", rest({"texts": ["x " * 9500] * 6}), match="100,000", status=413),
+    Case("20,000 Chinese characters", "rest", rest({"text": "你好世界" * 5000}), match="TOXIC_MAX_REQUEST_TOKENS", status=413),
+    Case("five long English texts", "rest", rest({"texts": ["you idiot " * 1900] * 5}), match="TOXIC_MAX_REQUEST_TOKENS", status=413),
     Case("20 MB body", "rest", rest({"texts": ["x" * 1_000_000] * 20}), match="too large", status=413),
 ]
 
@@ -221,7 +223,7 @@ GRADIO = [
     Case("explain over the limit", "gradio", gradio("/explain", "word " * 4001), status=413),
     Case("http URL as a file", "gradio", gradio("/score_csv", {"path": "http://127.0.0.1:9/a.csv", **FILE}, None), status=400),
     Case("https URL as a file", "gradio", gradio("/score_csv", {"path": "https://example.com/a.csv", **FILE}, None), status=400),
-    Case("drift window too large", "gradio", gradio("/drift", 10**9, "", ""), match="maximum value 20000"),
+    Case("drift window too large", "gradio", gradio("/drift", 10**9, "", ""), match="maximum value 5000"),
     Case("drift window negative", "gradio", gradio("/drift", -5, "", ""), match="minimum value 10"),
 ]
 
@@ -240,6 +242,7 @@ RAW = [
     Case("path in a nested value", "raw", raw("classify_batch", lambda e: [[{"path": str(e.secret)}]]), match=UPLOAD, status=400),
     Case("lone surrogate to /classify", "raw", raw("classify", None, body=b'{"data": ["\\ud800 hi"]}'), ok=True, match='"toxic"'),
     Case("text over the limit", "raw", raw("classify", ["z" * 20_001]), match=LIMIT_TEXT, status=413),
+    Case("too many tokens", "raw", raw("classify", ["你好" * 9000]), match="TOXIC_MAX_REQUEST_TOKENS", status=413),
     Case("no arguments", "raw", raw("classify", [])),
     Case("not JSON", "raw", raw("classify", None, body=b"nope")),
     Case("cleared drift window", "raw", raw("drift", [None, "", ""]), match="TOXIC_MAX_DRIFT_WINDOW"),

@@ -16,10 +16,11 @@ The core (classifier, data, CLI) reads its three variables through :func:`env_th
 | TOXIC_MAX_ROWS | 1000000 | most rows the Batch CSV tab scores in one file |
 | TOXIC_MAX_TEXT_CHARS | 20000 | longest text the app and the APIs accept |
 | TOXIC_MAX_REQUEST_CHARS | 100000 | most characters in one request, all its texts together |
+| TOXIC_MAX_REQUEST_TOKENS | 16384 | most model tokens in one request (the work is per token: ~2 s) |
 | TOXIC_MAX_REQUEST_TEXTS | 256 | most texts in one request |
 | TOXIC_MAX_CELL_CHARS | 20000 | longest text cell a scored CSV file may hold |
 | TOXIC_MAX_EXPLAIN_WORDS | 64 | words an explanation covers; longer texts explain their first N |
-| TOXIC_MAX_DRIFT_WINDOW | 20000 | most logged predictions one drift report reads |
+| TOXIC_MAX_DRIFT_WINDOW | 5000 | most logged predictions one drift report reads |
 | TOXIC_LOG | predictions.sqlite | prediction log: a file path (SQLite) or gs://bucket/prefix; "off" disables |
 | TOXIC_LOG_TEXT | full | text kept in the log: full, hash (salted SHA-256) or none |
 | TOXIC_LOG_SALT | (none) | salt for TOXIC_LOG_TEXT=hash; required then |
@@ -119,9 +120,10 @@ class Settings:
     server_port: int
     max_request_chars: int = 100_000
     max_request_texts: int = 256
+    max_request_tokens: int = 16_384
     max_cell_chars: int = 20_000
     max_explain_words: int = 64
-    max_drift_window: int = 20_000
+    max_drift_window: int = 5_000
     upload_dir: Path = Path(tempfile.gettempdir()) / "gradio"
 
     @classmethod
@@ -147,9 +149,10 @@ class Settings:
             max_text_chars=env_int("TOXIC_MAX_TEXT_CHARS", 20_000, 1),
             max_request_chars=env_int("TOXIC_MAX_REQUEST_CHARS", 100_000, 1),
             max_request_texts=env_int("TOXIC_MAX_REQUEST_TEXTS", 256, 1),
+            max_request_tokens=env_int("TOXIC_MAX_REQUEST_TOKENS", 16_384, 1),
             max_cell_chars=env_int("TOXIC_MAX_CELL_CHARS", 20_000, 1),
             max_explain_words=env_int("TOXIC_MAX_EXPLAIN_WORDS", 64, 1, 1024),
-            max_drift_window=env_int("TOXIC_MAX_DRIFT_WINDOW", 20_000, 10),
+            max_drift_window=env_int("TOXIC_MAX_DRIFT_WINDOW", 5_000, 10),
             log=os.environ.get("TOXIC_LOG") or "predictions.sqlite",
             log_text=log_text,
             log_salt=salt,

@@ -13,6 +13,7 @@ error on any route carries a server path or a stack trace (docs/limits.md).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -95,7 +96,9 @@ class InputGuard:
             if len(body) > self.max_bytes:
                 await _error(413, self._too_large())(scope, receive, send)
                 return
-        problem = self.check(path, bytes(body))
+        # a large body is tokenized to count its tokens: off the event loop, so other requests are not held up
+        check = functools.partial(self.check, path, bytes(body))
+        problem = check() if len(body) < 1 << 14 else await anyio.to_thread.run_sync(check)
         if problem is not None:
             await _error(*problem)(scope, receive, send)
             return
