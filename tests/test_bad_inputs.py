@@ -383,3 +383,39 @@ def test_sigterm_stops_a_busy_app_within_10_seconds(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.parametrize(
+    "name, value, says",
+    [
+        ("TOXIC_MAX_TEXT_CHARS", "0", "from 1 up, got 0"),
+        ("TOXIC_MAX_TEXT_CHARS", "20k", "whole number from 1 up, got '20k'"),
+        ("TOXIC_MAX_EXPLAIN_WORDS", "5000", "from 1 to 1,024"),
+        ("TOXIC_MAX_DRIFT_WINDOW", "5", "from 10 up"),
+        ("TOXIC_BATCHING", "maybe", "must be 1 or 0"),
+        ("GRADIO_SERVER_PORT", "70000", "from 0 to 65,535"),
+        ("TOXIC_LOG_TEXT", "all", "full, hash or none"),
+        ("TOXIC_QUEUE_SIZE", "-3", "from 1 up"),
+    ],
+)
+def test_settings_name_the_wrong_variable_and_its_values(monkeypatch, name, value, says):
+    from toxic.errors import ToxicError
+    from toxic.settings import Settings
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ToxicError, match=re.escape(says)) as e:
+        Settings.from_env()
+    assert str(e.value).startswith(name)
+
+
+def test_settings_read_every_limit(monkeypatch):
+    from toxic.settings import Settings
+
+    for name, value in [
+        ("TOXIC_MAX_REQUEST_TOKENS", "1_000"),
+        ("TOXIC_MAX_CELL_CHARS", "7"),
+        ("TOXIC_DATA_DIR", "/d"),
+    ]:
+        monkeypatch.setenv(name, value)
+    s = Settings.from_env()
+    assert (s.max_request_tokens, s.max_cell_chars, s.data_dir) == (1000, 7, Path("/d"))

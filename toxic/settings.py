@@ -125,6 +125,7 @@ class Settings:
     max_explain_words: int = 64
     max_drift_window: int = 5_000
     upload_dir: Path = Path(tempfile.gettempdir()) / "gradio"
+    data_dir: Path = REPO_ROOT / "data"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -165,4 +166,5 @@ class Settings:
             server_name=os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
             server_port=env_int("GRADIO_SERVER_PORT", 7860, 0, 65535),
             upload_dir=upload_dir(),
+            data_dir=env_data_dir(),
         )
