@@ -171,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="toxic", description="Offline toxic-comment classifier (int8 ONNX)."
     )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def model_args(p):
@@ -244,6 +245,14 @@ def main(argv: list[str] | None = None) -> int:
         where = f": {safe_text(str(e.filename))}" if e.filename else ""
         print(f"error: {e.strerror or e}{where}", file=sys.stderr)
         return 2
+    except Exception as e:  # a bug: one line for the user, the traceback with --debug
+        if args.debug:
+            raise
+        print(
+            f"error: unexpected {type(e).__name__}: {safe_text(str(e))[:300]} (--debug shows where)",
+            file=sys.stderr,
+        )
+        return 3
 
 
 if __name__ == "__main__":

@@ -34,9 +34,8 @@ from toxic.serve import telemetry
 from toxic.serve.service import Service
 
 log = logging.getLogger("toxic.server")
-SHUTDOWN_S = (
-    5  # SIGTERM: requests still running after this are cancelled (Cloud Run and Kubernetes allow ~10 s)
-)
+# SIGTERM: requests still running after this are cancelled (Cloud Run and Kubernetes allow ~10 s)
+SHUTDOWN_S = 5
 
 
 class ClassifyRequest(BaseModel):
