@@ -24,6 +24,12 @@ Everything listens on 127.0.0.1 only and every phase is bounded in time and coun
    over the whole run.
 5. batch CSV: `toxic score` on an R-row CSV of real val tweets vs the same file through the app's /score_csv
    (what the Batch CSV tab calls: upload, score, download).
+6. bad inputs mixed into normal traffic: N clients on /classify while one more caller sends bad requests back to
+   back (oversized texts and bodies, lone surrogates, non-finite numbers, server paths and URLs as files), then
+   a drift report at the largest window (TOXIC_MAX_DRIFT_WINDOW) over a log filled beforehand: the normal callers
+   must see 0 errors, every bad request a 4xx, and the app's peak RSS must stay under 400 MB.
+
+    .venv/bin/python scripts/loadtest.py --bad-only --clients 4 --seconds 5   # this phase alone (~1 min)
 """
 
 from __future__ import annotations
@@ -254,6 +260,116 @@ def load(url: str, kind: str, clients: int, seconds: float, texts: list[str], pr
     }
 
 
+# --- bad inputs among normal traffic -------------------------------------------------------------------------------
+
+DRIFT_WINDOW = 5_000  # TOXIC_MAX_DRIFT_WINDOW's default (docs/limits.md)
+
+
+def _file_data(path: str) -> dict:
+    return {"path": path, "meta": {"_type": "gradio.FileData"}}
+
+
+def bad_requests() -> list[tuple[str, str, bytes]]:
+    """(kind, route, body) of requests the app must refuse with a 4xx, or answer normally, never with a 5xx."""
+    call = "/gradio_api/call/"
+
+    def body(value) -> bytes:
+        return json.dumps(value).encode()
+
+    return [
+        ("text over the limit (REST)", "/api/v1/classify", body({"text": "x" * 20_001})),
+        ("5 MB body (REST)", "/api/v1/classify", body({"texts": ["x" * 1_000_000] * 5})),
+        ("257 texts (REST)", "/api/v1/classify", body({"texts": ["hi"] * 257})),
+        ("non-finite number (REST)", "/api/v1/classify", b'{"text": 1e999}'),
+        ("lone surrogate (REST)", "/api/v1/classify", b'{"text": "\\ud800 hi"}'),
+        ("not JSON (REST)", "/api/v1/classify", b"nope"),
+        ("lone surrogate (/classify)", call + "classify", b'{"data": ["\\ud800 hi"]}'),
+        ("number (/classify)", call + "classify", body({"data": [5]})),
+        ("text over the limit (/classify)", call + "classify", body({"data": ["y" * 20_001]})),
+        ("long text (/explain)", call + "explain", body({"data": ["word " * 3999, "toxic"]})),
+        ("server path as a file", call + "score_csv", body({"data": [_file_data("/etc/hostname"), None]})),
+        (
+            "relative path as a file",
+            call + "score_csv",
+            body({"data": [_file_data("examples/comments.csv"), None]}),
+        ),
+        ("URL as a file", call + "score_csv", body({"data": [_file_data("http://127.0.0.1:9/a.csv"), None]})),
+        ("NaN drift window", call + "drift", b'{"data": [NaN, "", ""]}'),
+    ]
+
+
+def bad_traffic(url: str, seconds: float, start_at: float) -> dict:
+    """One caller sending every kind of bad request in turn until the deadline. A Gradio call's result stream is
+    read to its end. Counted: refused (4xx, or a Gradio error event), answered (200), failed (5xx, no answer)."""
+    counts = {"sent": 0, "refused": 0, "answered": 0, "failed": 0}
+    failures: list[str] = []
+    requests = bad_requests()
+    with httpx.Client(base_url=url, timeout=CALL_TIMEOUT_S) as http:
+        while time.time() < start_at:
+            time.sleep(0.01)
+        i = 0
+        while time.time() < start_at + seconds:
+            kind, route, body = requests[i % len(requests)]
+            i += 1
+            counts["sent"] += 1
+            try:
+                r = http.post(route, content=body, headers={"content-type": "application/json"})
+                if r.status_code == 200 and route.startswith("/gradio_api/"):
+                    stream = http.get(f"{route}/{r.json()['event_id']}").text
+                    outcome = "refused" if "event: error" in stream else "answered"
+                else:
+                    outcome = (
+                        "answered" if r.status_code == 200 else "refused" if r.status_code < 500 else "failed"
+                    )
+                problem = f"HTTP {r.status_code}"
+            except httpx.HTTPError as e:
+                outcome, problem = "failed", type(e).__name__
+            if outcome == "failed" and len(failures) < 5:
+                failures.append(f"{kind}: {problem}")
+            counts[outcome] += 1
+    return {**counts, "failures": failures}
+
+
+def fill_log(path: Path, rows: int, texts: list[str]) -> None:
+    """A prediction log of `rows` rows of real tweets (scores drawn at random: only the report's cost matters)."""
+    import numpy as np
+
+    from toxic.monitor.predlog import open_log
+
+    rng = np.random.default_rng(0)
+    with open_log(str(path)) as log:
+        for start in range(0, rows, 5000):
+            n = min(5000, rows - start)
+            probs = rng.random((n, 2)).astype(np.float32)
+            log.record_many(
+                [texts[(start + k) % len(texts)] for k in range(n)], probs, probs > 0.5, "fill", "0"
+            )
+        log.flush()
+
+
+def bad_phase(serve_cmd: list[str], env: dict, work: Path, args, texts: list[str]) -> dict:
+    """Normal /classify clients and one bad caller at once, then a drift report at the largest window."""
+    log = work / "bad-phase.sqlite"
+    fill_log(log, DRIFT_WINDOW, texts)
+    server = Server(serve_cmd, {**env, "TOXIC_LOG": str(log)}, work)
+    try:
+        server.phase_peak_mb()
+        start_at = time.time() + 5 + args.clients * 0.1  # as load() starts its clients
+        bad: dict = {}
+        sender = threading.Thread(target=lambda: bad.update(bad_traffic(server.url, args.seconds, start_at)))
+        sender.start()
+        normal = load_on(server, "/classify", args.clients, args.seconds, texts, args.procs)
+        sender.join(CALL_TIMEOUT_S + 30)
+        client = gradio_client(server.url)
+        t0 = time.perf_counter()
+        client.predict(DRIFT_WINDOW, "", "", api_name="/drift")
+        drift_s = time.perf_counter() - t0
+        client.close()
+        return {"normal": normal, "bad": bad, "drift_s": drift_s, "peak_rss_mb": server.phase_peak_mb()}
+    finally:
+        server.stop()
+
+
 def model_batching_gain(texts: list[str], batch: int, n: int = 256) -> dict:
     """The model's own texts/s one text at a time and in batches of ``batch``, in this process, same texts,
     interleaved rounds: what batching could save in the forward pass alone, before any Gradio cost."""
@@ -323,6 +439,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="TOXIC_THREADS for the app and CLI (0 = all)")
     parser.add_argument("--quick", action="store_true", help="8 clients x 10 s, 50 calls, 5,000 rows")
     parser.add_argument("--json", default=None, help="also write the figures here")
+    parser.add_argument(
+        "--bad-only", action="store_true", help="only phase 6: bad inputs among normal traffic"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -336,6 +455,17 @@ def main() -> None:
     serve_cmd = [PY, "-m", "bench.loadtest", "--serve"]
     figures: dict = {"cpus": os.cpu_count(), "clients": args.clients, "seconds": args.seconds}
     t_all = time.perf_counter()
+    if args.bad_only:
+        with tempfile.TemporaryDirectory(prefix="toxic-loadtest-") as tmp:
+            print(
+                f"6/6 bad inputs among {args.clients} clients x {args.seconds:.0f} s, then a drift",
+                flush=True,
+            )
+            figures["bad_phase"] = bad_phase(serve_cmd, env, Path(tmp), args, texts)
+        report_bad(figures["bad_phase"])
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=2))
+        return
     with tempfile.TemporaryDirectory(prefix="toxic-loadtest-") as tmp:
         work = Path(tmp)
 
@@ -387,6 +517,9 @@ def main() -> None:
             figures["peak_rss_mb"] = max(peaks.values())
         finally:
             server.stop()
+
+        print(f"6/6 bad inputs among {args.clients} clients x {args.seconds:.0f} s, then a drift", flush=True)
+        figures["bad_phase"] = bad_phase(serve_cmd, env, work, args, texts)
 
         plain = Server(serve_cmd, {**env, "TOXIC_BATCHING": "0"}, work)
         try:
@@ -464,6 +597,20 @@ def report(f: dict) -> None:
     for x in (batching, plain, rest, noop):
         for e in x["error_examples"]:
             print("error:", e)
+    if "bad_phase" in f:
+        report_bad(f["bad_phase"])
+
+
+def report_bad(b: dict) -> None:
+    n, bad = b["normal"], b["bad"]
+    ok = n["errors"] == 0 and bad["failed"] == 0 and b["peak_rss_mb"] < 400
+    print(
+        f"\nbad inputs among normal traffic: {n['calls']:,} normal /classify calls from {n['clients']} clients, "
+        f"{n['errors']} errors (p50 {n['p50_ms']:.0f} ms, p99 {n['p99_ms']:.0f} ms); {bad['sent']:,} bad requests: "
+        f"{bad['refused']:,} refused, {bad['answered']:,} answered, {bad['failed']} failed {bad['failures']}; "
+        f"a drift report of {DRIFT_WINDOW:,} predictions in {b['drift_s']:.1f} s; "
+        f"peak RSS {b['peak_rss_mb']:.0f} MB (target < 400 MB): {'met' if ok else 'NOT MET'}"
+    )
 
 
 if __name__ == "__main__":

@@ -79,7 +79,6 @@ def app_server(tmp_path_factory):
         Settings.from_env(),
         max_upload_mb=1,
         max_rows=5000,
-        max_text_chars=1_100_000,
         flag_dir=state / "flagged",
         log=str(state / "predictions.sqlite"),
     )

@@ -42,3 +42,16 @@ def test_long_texts_explain_their_first_words_only(clf):
     words = ["idiot"] + ["word"] * 150
     weights = word_weights(clf, " ".join(words), "toxic", max_words=128)
     assert len(weights) == 151 and all(w == 0.0 for _, w in weights[128:])
+
+
+def test_an_explanation_costs_at_most_max_words_short_texts(clf):
+    """64 words of 300 characters each would be 65 texts of ~20,000 characters: the explained words are cut to
+    MAX_HEAD_CHARS, and explained_words says how many were explained."""
+    from toxic.explain import MAX_HEAD_CHARS, explained_words
+
+    words = ["x" * 300] * 64
+    n, total = explained_words(" ".join(words), 64)
+    assert total == 64 and n * 301 <= MAX_HEAD_CHARS + 301 and n < 64
+    weights = word_weights(clf, " ".join(words), "toxic", max_words=64)
+    assert len(weights) == 64 and all(w == 0.0 for _, w in weights[n:])
+    assert explained_words("one two three", 64) == (3, 3)

@@ -46,6 +46,9 @@ def test_loadtest_runs_and_reports_every_target(tmp_path):
     assert figures["peak_rss_mb"] == max(peaks.values()) > 100
     model = figures["model"]  # the forward pass alone, one text at a time and in batches
     assert model["batch"] == 16 and model["one_per_s"] > 0 and model["batched_per_s"] > 0
+    bad = figures["bad_phase"]  # bad requests among normal callers: none of them fails a normal call
+    assert bad["normal"]["calls"] > 0 and bad["normal"]["errors"] == 0 and bad["bad"]["failed"] == 0, bad
+    assert bad["bad"]["refused"] > 0 and "bad inputs among normal traffic" in proc.stdout
     assert "peak RSS by phase" in proc.stdout and "the most any batching could give here" in proc.stdout
     for target in (
         "REST p50",

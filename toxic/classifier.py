@@ -26,7 +26,7 @@ from tokenizers import Tokenizer
 
 from toxic.deobfuscate import Deobfuscator
 from toxic.errors import InputError, ModelError
-from toxic.settings import env_flag
+from toxic.settings import env_deobfuscate, env_threads
 from toxic.text import clean_text
 
 # The embedded model: inside the installed package (toxic/model/, package data), or models/default in a checkout.
@@ -165,7 +165,7 @@ class Classifier:
         options.enable_mem_pattern = False
         options.enable_cpu_mem_arena = False
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or int(os.environ.get("TOXIC_THREADS", "0")) or 0
+        options.intra_op_num_threads = threads or env_threads()
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         try:
@@ -184,7 +184,7 @@ class Classifier:
         self._sep = self.tokenizer.token_to_id("[SEP]")
         self._pad = self.tokenizer.token_to_id("[PAD]") or 0
         if deobfuscate is None:
-            deobfuscate = env_flag("TOXIC_DEOBFUSCATE", "1")
+            deobfuscate = env_deobfuscate()
         # 1d10t -> idiot, stuuupid -> stupid, i d i o t -> idiot: see toxic/deobfuscate.py
         self.deobfuscator = Deobfuscator.load(self.tokenizer.get_vocab()) if deobfuscate else None
         self.window = info.max_length - 2  # tokens of text per window, between [CLS] and [SEP]

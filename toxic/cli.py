@@ -9,17 +9,21 @@ toxic push MODEL_DIR ORG/NAME [--dry-run] [--revision BRANCH]   # publish a mode
 toxic serve                                      # the app (as python app.py); needs toxic[app,monitor]
 toxic corrections export -o corrections.csv [--dir FLAG_DIR]     # flagged corrections as labelled training data
 toxic log export --log URI -o audit.csv|audit.parquet [--since ISO] [--until ISO] [--source S ...]
+
+Files are read only from the paths given here; a destination that cannot be written is reported before any work.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 from toxic.errors import ToxicError
+from toxic.text import safe_text
 
 
 def _load(args):
@@ -34,7 +38,8 @@ def _load(args):
 
 
 def cmd_predict(args) -> int:
-    texts = args.texts or [line.rstrip("\n") for line in sys.stdin]
+    # bytes that are not UTF-8 (in an argument, or on stdin) arrive as lone surrogates: U+FFFD in the output
+    texts = [safe_text(t) for t in args.texts or [line.rstrip("\n") for line in sys.stdin]]
     clf = _load(args)
     for text, result in zip(texts, clf.predict(texts), strict=True):
         print(json.dumps({"text": text, **result}, ensure_ascii=False))
@@ -52,6 +57,7 @@ def cmd_score(args) -> int:
     )
     if out.resolve() == src.resolve():
         raise ToxicError("the output would overwrite the input: choose another -o")
+    writable(out, "-o")
     clf = _load(args)
     started = time.perf_counter()
     bar = _progress_bar(args.quiet)
@@ -62,7 +68,7 @@ def cmd_score(args) -> int:
             src,
             out,
             column=args.column,
-            delimiter=args.delimiter,
+            delimiter=delimiter(args.delimiter),
             progress=bar,
             header=args.header,
             on_scored=log,
@@ -111,6 +117,27 @@ class _ScoreLog:
 
     def close(self) -> None:
         self.log.close()
+
+
+def writable(path: Path, option: str) -> None:
+    """Refuse a destination that cannot be written, before any work is done, in one line."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise ToxicError(f"{option} {path} is a folder: give a file name")
+    if not folder.is_dir():
+        raise ToxicError(f"cannot write {path}: the folder {folder} does not exist ({option})")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ToxicError(f"cannot write {path}: permission denied ({option})")
+
+
+def delimiter(value: str | None) -> str | None:
+    """--delimiter: one character; 'tab' or '\\t' for a tab."""
+    if value is None:
+        return None
+    value = {"tab": "\t", "\\t": "\t"}.get(value.lower(), value)
+    if len(value) != 1 or value in '\r\n"':
+        raise ToxicError(f"--delimiter must be one character such as , ; | or tab, got {safe_text(value)!r}")
+    return value
 
 
 def _progress_bar(quiet: bool):
@@ -163,6 +190,7 @@ def cmd_drift(args) -> int:
 
     if args.last is not None and args.last < 1:
         raise ToxicError("--last must be a positive number of predictions")
+    writable(Path(args.out), "--out")
     clf = _load(args)
     reference = load_profile(clf.info.path)
     with open_log(args.log, create=False) as log:
@@ -238,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="toxic", description="Offline toxic-comment classifier (int8 ONNX)."
     )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def model_args(p):
@@ -346,6 +375,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # a file that vanished or filled the disk mid-run: say which, in one line
+        where = f": {safe_text(str(e.filename))}" if e.filename else ""
+        print(f"error: {e.strerror or e}{where}", file=sys.stderr)
+        return 2
+    except Exception as e:  # a bug: one line for the user, the traceback with --debug
+        if args.debug:
+            raise
+        print(
+            f"error: unexpected {type(e).__name__}: {safe_text(str(e))[:300]} (--debug shows where)",
+            file=sys.stderr,
+        )
+        return 3
 
 
 if __name__ == "__main__":

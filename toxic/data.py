@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from toxic.errors import DataError
+from toxic.settings import env_data_dir
 from toxic.text import clean_text
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ DEFAULT_RUDDIT = REPO_ROOT.parent / "shared" / "data" / "ruddit" / "ruddit_with_
 
 def data_dir() -> Path:
     """Where the labelled data lives: ``$TOXIC_DATA_DIR`` or the repo's ``data/``."""
-    return Path(os.environ.get("TOXIC_DATA_DIR", REPO_ROOT / "data"))
+    return env_data_dir()
 
 
 @dataclass(frozen=True)

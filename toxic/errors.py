@@ -23,3 +23,11 @@ class LogError(ToxicError):
 
 class DriftError(ToxicError):
     """A drift report cannot be computed (empty or too small window, no reference profile)."""
+
+
+class LimitError(InputError):
+    """A request is over one of the app's limits (docs/limits.md): refused before any work is done."""
+
+
+class UploadError(InputError):
+    """A file that did not come through the app's upload: refused without reading it."""

@@ -39,3 +39,14 @@ def clean_text(text: str) -> str:
     text = _RETWEET.sub(" ", text)
     text = _CONTROL.sub(" ", text)
     return _SPACE.sub(" ", text).strip()
+
+
+def safe_text(text: str) -> str:
+    """The text with every code point that cannot be written as UTF-8 (a lone surrogate such as ``"\\ud800"``, as
+    JSON's ``\\ud800`` escapes produce) replaced by U+FFFD, and a split surrogate pair joined into its character.
+    Done once where text enters the app, so that scoring, the prediction log and the reply all see valid text."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")

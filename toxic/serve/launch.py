@@ -21,12 +21,16 @@ def main() -> None:
         return
     import uvicorn
 
-    from toxic.serve.server import build_app
+    from toxic.serve.server import SHUTDOWN_S, build_app
 
     print(
         f"toxic: serving {service.clf.info.model_id} on http://{settings.server_name}:{settings.server_port}",
         flush=True,
     )
     uvicorn.run(
-        build_app(demo, service), host=settings.server_name, port=settings.server_port, log_level="warning"
+        build_app(demo, service),
+        host=settings.server_name,
+        port=settings.server_port,
+        log_level="warning",
+        timeout_graceful_shutdown=SHUTDOWN_S,
     )

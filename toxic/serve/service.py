@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import threading
 import time
 import uuid
@@ -19,14 +20,14 @@ import pandas as pd
 
 from toxic.batch import ScoreSummary, score_file
 from toxic.classifier import Classifier
-from toxic.errors import InputError, LogError
-from toxic.explain import word_weights
+from toxic.errors import InputError, LimitError, LogError, UploadError
+from toxic.explain import explained_words, word_weights
 from toxic.monitor.corrections import CorrectionStore, labels_from_choice
 from toxic.serve import telemetry
 from toxic.serve.memory import release_memory
 from toxic.serve.outputs import OutputFolder
 from toxic.settings import Settings
-from toxic.text import clean_text
+from toxic.text import clean_text, safe_text
 
 
 class Service:
@@ -50,15 +51,74 @@ class Service:
     # --- scoring -----------------------------------------------------------------------------------------------
 
     def check_text(self, text) -> str:
+        """The text as the app will score and log it (lone surrogates replaced: :func:`toxic.text.safe_text`), or
+        an :class:`InputError` for a non-text and a :class:`LimitError` for a text over TOXIC_MAX_TEXT_CHARS."""
         if text is None:
             return ""
         if not isinstance(text, str):
-            raise InputError(f"expected text, got {type(text).__name__}")
-        if len(text) > self.settings.max_text_chars:
-            raise InputError(
-                f"text is {len(text):,} characters; the limit is {self.settings.max_text_chars:,} (TOXIC_MAX_TEXT_CHARS)"
+            raise InputError(f"expected text, got {_json_type(text)}")
+        limit = self.settings.max_text_chars
+        if len(text) > limit:
+            raise LimitError(
+                f"text is {len(text):,} characters; the limit is {limit:,} (TOXIC_MAX_TEXT_CHARS): "
+                "split it, or score long documents as a CSV file"
             )
-        return text
+        return safe_text(text)
+
+    def check_texts(self, texts) -> list[str]:
+        """Every text checked, and the request's count and total characters within their limits: decided before
+        any scoring, so an oversized request costs nothing."""
+        if not isinstance(texts, list | tuple):
+            raise InputError(f"expected a list of texts, got {_json_type(texts)}")
+        s = self.settings
+        if len(texts) > s.max_request_texts:
+            raise LimitError(
+                f"{len(texts):,} texts in one request; send at most {s.max_request_texts:,} "
+                "(TOXIC_MAX_REQUEST_TEXTS)"
+            )
+        checked = [self.check_text(t) for t in texts]
+        total = sum(map(len, checked))
+        if total > s.max_request_chars:
+            raise LimitError(
+                f"{total:,} characters in one request; the limit is {s.max_request_chars:,} "
+                "(TOXIC_MAX_REQUEST_CHARS): send fewer texts at a time"
+            )
+        # The work is per token, not per character: 20,000 characters of English are ~4,000 tokens, of Chinese
+        # 20,000. Counting them costs ~1% of scoring them.
+        tokens = sum(len(e.ids) for e in self.clf.tokenizer.encode_batch(checked, add_special_tokens=False))
+        if tokens > s.max_request_tokens:
+            raise LimitError(
+                f"{tokens:,} tokens in one request; the limit is {s.max_request_tokens:,} "
+                "(TOXIC_MAX_REQUEST_TOKENS): send fewer or shorter texts at a time"
+            )
+        return checked
+
+    def check_upload(self, path) -> Path:
+        """A file the caller uploaded through the app (Gradio's upload folder, after following every link), or an
+        :class:`UploadError` that names no server path. Any other path is refused unread: relative or absolute,
+        ``..``, a symbolic link out of the folder, ``file://`` or ``http(s)://``."""
+        refused = UploadError(
+            "files must be uploaded through the app (the upload button, or gradio_client's handle_file); "
+            "a server path or URL is not accepted"
+        )
+        if not isinstance(path, str | Path) or "://" in str(path) or "\0" in str(path):
+            raise refused
+        path = Path(path)
+        if not path.is_absolute():
+            raise refused
+        root = self.settings.upload_dir.resolve()
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            if Path(os.path.normpath(path)).is_relative_to(root):  # an upload of ours, deleted since
+                raise InputError(
+                    f"{path.name} is gone: uploads are kept {self.settings.file_ttl_s:,} s (TOXIC_FILE_TTL_S); "
+                    "upload it again"
+                ) from None
+            raise refused from None
+        if not real.is_relative_to(root) or real == root or not real.is_file():
+            raise refused
+        return real
 
     def score(
         self,
@@ -68,14 +128,16 @@ class Service:
         thresholds: dict[str, float] | None = None,
         store: bool = True,
         request_id: str | list[str] | None = None,
+        checked: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities and decisions for texts, counted in /metrics and written to the prediction log.
 
         ``thresholds`` (label -> float, in [0, 1]) are the thresholds the caller decides at; labels left out keep
         the model's. The log keeps them with each record, with ``request_id``: one for the call (a new uuid4 hex
         when None), or a list of one per text when the texts come from several callers (a merged batch).
-        ``store=False``: nothing of this call reaches the prediction log."""
-        texts = [self.check_text(t) for t in texts]
+        ``store=False``: nothing of this call reaches the prediction log. ``checked``: the texts already went
+        through :meth:`check_texts`, one caller at a time (a shared batch)."""
+        texts = texts if checked else self.check_texts(texts)
         at = self.thresholds_at(thresholds)
         probs = self.clf.predict_proba(texts)
         decisions = self.clf.decide(probs, at)
@@ -127,6 +189,21 @@ class Service:
         with telemetry.observe("classify"):
             return self.results(*self.score(texts, source, request_id=request_id))
 
+    def classify_each(self, texts: list, source: str = "api") -> list[dict]:
+        """For a batch shared by several callers: each text checked on its own, so one caller's bad text gives
+        that caller ``{"error": ...}`` and never changes another caller's result."""
+        checked: dict[int, str] = {}
+        errors: dict[int, str] = {}
+        for i, text in enumerate(texts):
+            try:
+                checked[i] = self.check_texts([text])[0]  # each caller's own request, within its own limits
+            except InputError as e:
+                errors[i] = str(e)
+        with telemetry.observe("classify"):
+            ok = self.results(*self.score(list(checked.values()), source, checked=True)) if checked else []
+        results = iter(ok)
+        return [{"error": errors[i]} if i in errors else next(results) for i in range(len(texts))]
+
     def read_as(self, text: str, limit: int = 300) -> str | None:
         """The text as the model read it when undoing look-alike spellings changed it (``1d10t`` -> ``idiot``),
         cut to ``limit`` characters; None when nothing was undone."""
@@ -142,7 +219,14 @@ class Service:
         if label not in self.labels:
             raise InputError(f"label must be one of {', '.join(self.labels)}")
         with telemetry.observe("explain"):
-            return word_weights(self.clf, self.check_text(text), label)
+            return word_weights(self.clf, self.check_text(text), label, self.settings.max_explain_words)
+
+    def explain_note(self, text: str) -> str | None:
+        """What a reader of an explanation must know: that a long text explained its first words only."""
+        n, total = explained_words(text or "", self.settings.max_explain_words)
+        if n == total:
+            return None
+        return f"Explained the first {n:,} of {total:,} words (TOXIC_MAX_EXPLAIN_WORDS); the rest are not coloured."
 
     # --- files -------------------------------------------------------------------------------------------------
 
@@ -161,11 +245,7 @@ class Service:
         """Score a file into a new file that is deleted ``settings.file_ttl_s`` seconds later. Every row is
         logged with ``source`` and one request id, unless ``store=False`` or the operator set TOXIC_LOG_BATCH=0.
         ``header``: None detects whether the first line names the columns."""
-        path = Path(path)
-        if not path.is_file():
-            raise InputError(
-                f"{path.name} is gone: uploads are kept {self.settings.file_ttl_s:,} s (TOXIC_FILE_TTL_S); upload it again"
-            )
+        path = self.check_upload(path)
         if path.stat().st_size > self.settings.max_upload_mb * 2**20:
             raise InputError(f"{path.name} is over the {self.settings.max_upload_mb} MB upload limit")
         at = self.thresholds_at(thresholds)
@@ -246,6 +326,12 @@ class Service:
         from toxic.monitor.drift import report_from_log, timeseries
         from toxic.monitor.profile import load_profile
 
+        limit = self.settings.max_drift_window
+        if not isinstance(last, int | float) or not 10 <= last <= limit:
+            raise LimitError(
+                f"the drift window must be from 10 to {limit:,} predictions (TOXIC_MAX_DRIFT_WINDOW)"
+            )
+        last = int(last)
         if self.log is None:
             raise LogError(
                 self.log_problem or "the prediction log is off (TOXIC_LOG=off): nothing to compare"
@@ -270,6 +356,19 @@ class Service:
             "deobfuscate": self.clf.deobfuscator is not None,
             "uptime_s": round(time.time() - self.started, 1),
         }
+
+
+def _json_type(value) -> str:
+    """A value's type as a JSON caller knows it (no Python class names, no value echoed)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "a " + type(value).__name__
 
 
 def histogram_frame(summary: ScoreSummary) -> pd.DataFrame:

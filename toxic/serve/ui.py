@@ -75,7 +75,7 @@ def build(service: Service) -> gr.Blocks:
         Args:
             text: the comment to classify
         """
-        return [service.classify(text)]
+        return [service.classify_each(text)]
 
     def classify_one(text: str) -> dict:
         """Classify a comment: the probability of each label (toxic, hate) and the labels at or over the model's
@@ -125,6 +125,8 @@ def build(service: Service) -> gr.Blocks:
         read_as = service.read_as(text)
         if read_as:  # look-alike spellings were undone: show what the model scored
             verdict += "\n\nRead as: `" + read_as.replace("`", "'") + "`"
+        if note := service.explain_note(text):
+            verdict += "\n\n" + note
         weights = service.explain(text) if text.strip() else []
         return scores, verdict, for_highlight(weights), scores
 
@@ -143,6 +145,7 @@ def build(service: Service) -> gr.Blocks:
     def ui_columns(file):
         if file is None:
             return gr.Dropdown(choices=[], value=None)
+        file = service.check_upload(file)
         fmt = sniff(file)
         first = next(read_chunks(file, fmt, 200), pd.DataFrame(columns=fmt.columns))
         try:
@@ -157,7 +160,7 @@ def build(service: Service) -> gr.Blocks:
     def ui_score_csv(file, column: str | None, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
         if file is None:
             raise ToxicError("upload a CSV, TSV or TXT file first")
-        path = Path(file)
+        path = service.check_upload(file)
         with path.open("rb") as f:
             total = max(1, sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b"")))
         progress(0, desc="scoring")
@@ -183,7 +186,7 @@ def build(service: Service) -> gr.Blocks:
         auth = service.settings.dashboard_auth
         if auth and (user, password) != auth:
             raise ToxicError("wrong user name or password (TOXIC_DASHBOARD_AUTH)")
-        result, series = service.drift(int(last))
+        result, series = service.drift(last)
         s = result.summary
         emb = s.get("embedding") or {}
         flag_rates = "; ".join(
@@ -337,7 +340,11 @@ def build(service: Service) -> gr.Blocks:
             )
             with gr.Row():
                 window = gr.Number(
-                    value=2000, minimum=10, maximum=100_000, precision=0, label="Last N predictions"
+                    value=2000,
+                    minimum=10,
+                    maximum=service.settings.max_drift_window,
+                    precision=0,
+                    label="Last N predictions",
                 )
                 user = gr.Textbox(label="User", visible=bool(service.settings.dashboard_auth))
                 password = gr.Textbox(
