@@ -29,7 +29,7 @@ Everything listens on 127.0.0.1 only and every phase is bounded in time and coun
    a drift report at the largest window (TOXIC_MAX_DRIFT_WINDOW) over a log filled beforehand: the normal callers
    must see 0 errors, every bad request a 4xx, and the app's peak RSS must stay under 400 MB.
 
-    .venv/bin/python scripts/loadtest.py --bad-only --clients 4 --seconds 5   # this phase alone (~1 min)
+    .venv/bin/python -m bench.loadtest --bad-only --clients 4 --seconds 5   # this phase alone (~1 min)
 """
 
 from __future__ import annotations

@@ -237,7 +237,7 @@ RAW = [
     Case("http:// URL", "raw", raw("score_csv", _file(lambda e: f"{e.url}/gradio_api/info")), match=UPLOAD, status=400),
     Case("https:// URL", "raw", raw("score_csv", _file(lambda e: "https://example.com/a.csv")), match=UPLOAD, status=400),
     Case("the upload folder itself", "raw", raw("score_csv", _file(lambda e: str(e.upload_dir))), match=UPLOAD, status=400),
-    Case("missing file in uploads", "raw", raw("score_csv", _file(lambda e: f"{e.upload_dir}/nope/x.csv")), match=UPLOAD, status=400),
+    Case("missing file in uploads", "raw", raw("score_csv", _file(lambda e: f"{e.upload_dir}/nope/x.csv")), match="x.csv is gone", status=400),
     Case("number as a path", "raw", raw("score_csv", [{"path": 5, **FILE}, None]), match=UPLOAD, status=400),
     Case("path in a nested value", "raw", raw("classify_batch", lambda e: [[{"path": str(e.secret)}]]), match=UPLOAD, status=400),
     Case("lone surrogate to /classify", "raw", raw("classify", None, body=b'{"data": ["\\ud800 hi"]}'), ok=True, match='"toxic"'),
@@ -289,7 +289,7 @@ def test_enough_kinds():
 def test_one_callers_bad_text_never_changes_anothers_result(env):
     """15 gradio_client callers of the batched /classify and, among them, callers sending a lone surrogate, a
     number and an oversized text over raw HTTP: every innocent caller gets exactly the result its text gets alone."""
-    from scripts.loadtest import gradio_client
+    from toxic.serve.client import gradio_client
 
     texts = [f"{w} comment number {i}" for i, w in enumerate(["you idiot", "have a nice day", "shut up"] * 5)]
     alone = {t: env.client.predict(t, api_name="/classify") for t in texts}

@@ -20,7 +20,9 @@ from toxic.settings import Settings
 @pytest.fixture
 def service(clf, tmp_path):
     log = open_log(tmp_path / "audit.sqlite")
-    yield Service(dataclasses.replace(Settings.from_env(), file_ttl_s=1), classifier=clf, log=log)
+    yield Service(
+        dataclasses.replace(Settings.from_env(), file_ttl_s=1, upload_dir=tmp_path), classifier=clf, log=log
+    )
     log.close()
 
 
@@ -47,7 +49,9 @@ def test_batch_logging_can_be_turned_off_by_the_operator_or_the_caller(service, 
     service.score_csv(comments_file(tmp_path), store=False)
     assert len(service.log.read()) == 0
     monkeypatch.setenv("TOXIC_LOG_BATCH", "0")
-    quiet = Service(Settings.from_env(), classifier=service.clf, log=service.log)
+    quiet = Service(
+        dataclasses.replace(Settings.from_env(), upload_dir=tmp_path), classifier=service.clf, log=service.log
+    )
     quiet.score_csv(comments_file(tmp_path))
     assert len(service.log.read()) == 0
     quiet.score(["a single text"], source="api")  # the operator's switch is for batches only

@@ -111,7 +111,7 @@ class Service:
             real = path.resolve(strict=True)
         except (OSError, RuntimeError):
             if Path(os.path.normpath(path)).is_relative_to(root):  # an upload of ours, deleted since
-                raise InputError(
+                raise UploadError(
                     f"{path.name} is gone: uploads are kept {self.settings.file_ttl_s:,} s (TOXIC_FILE_TTL_S); "
                     "upload it again"
                 ) from None
