@@ -237,7 +237,7 @@ def score_file(
                 summary.column = pick_column(fmt, chunk.head(200), column)
             if max_rows is not None and summary.rows + len(chunk) > max_rows:
                 raise InputError(
-                    f"the file has more than {max_rows:,} rows, the limit here: split it or use the CLI"
+                    f"the file has more than {max_rows:,} rows, the limit here: score it with `toxic beam` (docs/scale.md)"
                 )
             probs = classifier.predict_proba(chunk[summary.column].tolist())
             decisions = classifier.decide(probs)

@@ -6,6 +6,7 @@ toxic eval [--model DIR_OR_REPO]                 # val metrics of a model direct
 toxic data verify                                # the data files against data/manifest.json
 toxic drift --log URI [--last N | --since ISO] --out report.html [--check --threshold X --webhook URL]
 toxic push MODEL_DIR ORG/NAME [--dry-run] [--revision BRANCH]   # publish a model folder to the HF Hub
+toxic beam --input GLOB --output PREFIX [--column C] [Beam options]  # files of any size, locally or on Dataflow
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ def cmd_score(args) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def cmd_beam(args) -> int:
+    from toxic.beam.cli import run
+
+    return run(args.beam_args)
 
 
 def _progress_bar(quiet: bool):
@@ -162,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_args(p)
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("score", help="score a CSV/TSV/TXT file of comments")
+    p = sub.add_parser("score", help="score a CSV/TSV/TXT file of comments (millions of rows: toxic beam)")
     p.add_argument("input")
     p.add_argument("-o", "--output", default=None, help="where to write (default: INPUT.scored.csv)")
     p.add_argument("--column", default=None, help="the text column (default: detected)")
@@ -170,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     model_args(p)
     p.set_defaults(func=cmd_score)
+
+    # Everything after `beam` is toxic.beam.cli's (and Beam's pipeline options): no "-" prefix here, so none is ours
+    p = sub.add_parser("beam", help="score files of any size with Apache Beam (--help)", prefix_chars="+")
+    p.add_argument("beam_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_beam)
 
     p = sub.add_parser("eval", help="validation metrics of a model")
     model_args(p)
