@@ -279,5 +279,14 @@ def test_gs_paths_on_the_storage_emulator_and_a_dataflow_dry_run(beam_python, gc
     assert out.returncode == 0, out.stderr[-3000:]
     assert "nothing was submitted" in out.stderr
     description = json.loads(job.read_text())
-    assert description["projectId"] == "my-project" and description["type"] == "JOB_TYPE_BATCH"
-    assert "toxic-beam:1" in job.read_text()
+    assert description["type"] == "JOB_TYPE_BATCH"
+    environment = description["environment"]
+    options = environment["sdkPipelineOptions"]["options"]
+    assert options["project"] == "my-project" and options["region"] == "europe-west1"
+    assert options["sdk_location"] == "container" and options["save_main_session"] is False
+    assert environment["tempStoragePrefix"].startswith("storage.googleapis.com/comments/tmp/")
+    (pool,) = environment["workerPools"]
+    assert [i["containerImage"] for i in pool["sdkHarnessContainerImages"]] == [
+        "europe-docker.pkg.dev/p/r/toxic-beam:1"
+    ]
+    assert not gcs.client().bucket("comments").blob("tmp/staging/pipeline.pb").exists()  # nothing staged

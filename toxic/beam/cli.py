@@ -57,14 +57,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def pipeline_options(beam_args: list[str], cores: int | None = None):
     """Beam's options, with our local default: FnApiRunner, one worker process per core."""
-    from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+    from apache_beam.options.pipeline_options import (
+        DirectOptions,
+        PipelineOptions,
+        SetupOptions,
+        StandardOptions,
+    )
 
     options = PipelineOptions(beam_args)
+    given = options.get_all_options(drop_default=True)
+    if "save_main_session" not in given:  # the transforms live in toxic.beam, installed on every worker
+        options.view_as(SetupOptions).save_main_session = False
     standard = options.view_as(StandardOptions)
     if standard.runner is None or standard.runner in PRISM_FIRST:
         standard.runner = LOCAL_RUNNER
     direct = options.view_as(DirectOptions)
-    given = options.get_all_options(drop_default=True)
     if standard.runner == LOCAL_RUNNER:
         if "direct_num_workers" not in given:
             direct.direct_num_workers = cores or os.cpu_count() or 1
@@ -155,6 +162,25 @@ def peak_rss_mb(result) -> int | None:
     return max(values) if values else None
 
 
+def job_description(job) -> str:
+    """The Dataflow job as it would be submitted, as JSON: Beam's dry run fills in only the job's name and type, and
+    its environment (worker image, options, staging) is built here as Beam builds it before submitting, less the
+    uploads; the pipeline's graph goes in as the environment's proto pipeline."""
+    from apache_beam.io.filesystems import FileSystems
+    from apache_beam.runners.dataflow.internal import apiclient
+    from apache_beam.runners.internal import names
+
+    staging = job.google_cloud_options.staging_location
+    job.proto.environment = apiclient.Environment(
+        packages=[],
+        options=job.options,
+        environment_version=apiclient._FNAPI_ENVIRONMENT_MAJOR_VERSION,
+        proto_pipeline_staged_url=FileSystems.join(staging, names.STAGED_PIPELINE_FILENAME),
+        proto_pipeline=job.proto_pipeline,
+    ).proto
+    return job.json()
+
+
 def run(argv: list[str]) -> int:
     try:
         import apache_beam as beam
@@ -191,7 +217,7 @@ def run(argv: list[str]) -> int:
         raise ToxicError(f"the pipeline failed ({runner}): {last[0][:500]}") from e
     if args.dry_run:
         with open(args.dry_run, "w", encoding="utf-8") as f:
-            f.write(result.job.json())
+            f.write(job_description(result.job))
         print(f"dry run: the job description is in {args.dry_run}; nothing was submitted", file=sys.stderr)
         return 0
     elapsed = time.perf_counter() - started
