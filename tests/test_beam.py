@@ -154,8 +154,10 @@ def test_bad_rows_and_files_go_to_dead_letters_and_reruns_write_the_same_files(b
     assert summary["dead_letter_kinds"]["empty text"] == 1
 
     first = {p.name: p.read_bytes() for p in prefix.parent.iterdir()}
-    out = toxic_beam(beam_python, *args, env={"TOXIC_MAX_TEXT_CHARS": "20000"})
+    # DirectRunner, as Beam's examples write it, would try Prism first (a binary download): it runs on FnApiRunner
+    out = toxic_beam(beam_python, *args, "--runner", "DirectRunner", env={"TOXIC_MAX_TEXT_CHARS": "20000"})
     assert out.returncode == 0, out.stderr[-3000:]
+    assert "with FnApiRunner" in out.stderr and "prism" not in out.stderr.lower()
     again = {p.name: p.read_bytes() for p in prefix.parent.iterdir()}
     assert (
         set(again)
