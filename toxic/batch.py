@@ -109,7 +109,7 @@ def score_file(
                 writer.writerow([escape_formula(c) for c in [*fmt.columns, *extra]])
             if max_rows is not None and summary.rows + len(chunk) > max_rows:
                 raise InputError(
-                    f"the file has more than {max_rows:,} rows, the limit here: split it or use the CLI"
+                    f"the file has more than {max_rows:,} rows, the limit here: score it with `toxic beam` (docs/scale.md)"
                 )
             texts = chunk[summary.column].tolist()
             undecodable += sum(t.count("\ufffd") for t in texts)

@@ -9,6 +9,7 @@ toxic push MODEL_DIR ORG/NAME [--dry-run] [--revision BRANCH]   # publish a mode
 toxic serve                                      # the app (as python app.py); needs toxic[app,monitor]
 toxic corrections export -o corrections.csv [--dir FLAG_DIR]     # flagged corrections as labelled training data
 toxic log export --log URI -o audit.csv|audit.parquet [--since ISO] [--until ISO] [--source S ...]
+toxic beam --input GLOB --output PREFIX [--column C] [Beam options]  # files of any size, locally or on Dataflow
 
 Files are read only from the paths given here; a destination that cannot be written is reported before any work.
 """
@@ -138,6 +139,12 @@ def delimiter(value: str | None) -> str | None:
     if len(value) != 1 or value in '\r\n"':
         raise ToxicError(f"--delimiter must be one character such as , ; | or tab, got {safe_text(value)!r}")
     return value
+
+
+def cmd_beam(args) -> int:
+    from toxic.beam.cli import run
+
+    return run(args.beam_args)
 
 
 def _progress_bar(quiet: bool):
@@ -286,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_args(p)
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("score", help="score a CSV/TSV/TXT file of comments")
+    p = sub.add_parser("score", help="score a CSV/TSV/TXT file of comments (millions of rows: toxic beam)")
     p.add_argument("input")
     p.add_argument("-o", "--output", default=None, help="where to write (default: INPUT.scored.csv)")
     p.add_argument("--column", default=None, help="the text column (default: detected)")
@@ -301,6 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log", default=None, help="also write each prediction to this prediction log (URI)")
     model_args(p)
     p.set_defaults(func=cmd_score)
+
+    # Everything after `beam` is toxic.beam.cli's (and Beam's pipeline options): no "-" prefix here, so none is ours
+    p = sub.add_parser("beam", help="score files of any size with Apache Beam (--help)", prefix_chars="+")
+    p.add_argument("beam_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_beam)
 
     p = sub.add_parser("eval", help="validation metrics of a model")
     model_args(p)
