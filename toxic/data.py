@@ -43,6 +43,16 @@ MISSING = -1
 # each label answers for: the one place training, export, evaluation and calibration read them from.
 BENCHMARKS = {"toxic": "tweeteval_offensive", "hate": "tweeteval_hate", "insult": "tweeteval_offensive"}
 PERSPECTIVE = {"toxic": "TOXICITY", "hate": "IDENTITY_ATTACK", "insult": "INSULT"}
+# Where each label's training labels come from (human labels unless said): the model card shows it.
+LABEL_SOURCES = {
+    "toxic": "TweetEval offensive (OLID level A), Davidson et al. 2017 (hate or offensive), hateful TweetEval hate "
+    "tweets; our functional-suite training templates and identity templates",
+    "hate": "TweetEval hate (HatEval), Davidson et al. 2017 (hate speech); OLID level C: offensive tweets aimed at "
+    "an individual, at no one or at something other than a group, and inoffensive ones, are not hate; our "
+    "templates",
+    "insult": "OLID level B (targeted insult or threat, TIN; research use only) on the TweetEval offensive tweets; "
+    "hateful TweetEval hate tweets; our templates",
+}
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RUDDIT = REPO_ROOT.parent / "shared" / "data" / "ruddit" / "ruddit_with_text.csv"
 
@@ -187,6 +197,7 @@ def _merge_label(values: pd.Series) -> int:
 
 def merge_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per text. Per label, agreeing known values are kept; conflicting ones become unknown (-1)."""
+    labels = [label for label in LABELS if label in frame.columns]
     dup = frame["text"].duplicated(keep=False)
     if not dup.any():
         return frame.reset_index(drop=True)
@@ -194,12 +205,12 @@ def merge_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
         frame[dup]
         .groupby("text", sort=False)
         .agg(
-            **{label: (label, _merge_label) for label in LABELS},
+            **{label: (label, _merge_label) for label in labels},
             source=("source", lambda s: "+".join(sorted(set(s)))),
         )
         .reset_index()
     )
-    merged = merged[(merged[list(LABELS)] != MISSING).any(axis=1)]
+    merged = merged[(merged[labels] != MISSING).any(axis=1)]
     return pd.concat([frame[~dup], merged], ignore_index=True)
 
 

@@ -25,6 +25,31 @@ from toxic.data import data_dir
 from toxic.errors import DataError
 from toxic.eval.perturb import perturb
 
+# Every functionality both halves cover, in our own words (after the functional tests of hate-speech models in
+# the literature: Röttger et al., ACL 2021, "HateCheck"); data/functional/README.md explains each.
+FUNCTIONALITIES = {
+    "derogation_explicit": "a protected group described in openly negative terms",
+    "dehumanisation": "a protected group likened to animals, vermin, disease or filth",
+    "derogation_implicit": "a protected group demeaned through stereotype or insinuation, no slur or insult word",
+    "threat_direct": "the writer says they will harm members of a protected group",
+    "threat_normative": "harm to a protected group called for or called right",
+    "slur": "a group slur used against the group it names",
+    "profanity_hateful": "hate with swearing in it",
+    "profanity_harmless": "swearing with no target: not hate, not an insult (toxic not asserted: OLID counts it)",
+    "pronoun_reference": "hate where the group is named once and attacked through a pronoun",
+    "negated_hate": "a hateful claim negated: not hate",
+    "hate_as_question": "hate phrased as a question",
+    "hate_as_opinion": "hate phrased as the writer's opinion",
+    "identity_neutral": "a neutral statement naming a protected group",
+    "identity_positive": "a positive statement about a protected group",
+    "slur_reclaimed": "a slur reclaimed by a member of the group, about themselves",
+    "counter_quote": "counter-speech that quotes hate to reject it",
+    "counter_reference": "counter-speech that refers to hate without quoting it",
+    "abuse_individual": "an insult at one person with no identity named: toxic and insult, not hate",
+    "abuse_nonprotected_group": "abuse of a group that is not protected (a trade, a hobby): toxic and insult, not hate",
+    "abuse_object": "abuse of a thing: toxic, not hate, not an insult",
+    "spelling_variants": "hate with a word misspelt on purpose (dropped, swapped or repeated letters, leetspeak, spaces)",
+}
 HALVES = ("train", "eval")
 EXPECTED = (0, 1, None)
 IDENTITY_SLOT = "group"  # the slot that names a protected group
