@@ -26,7 +26,7 @@ from optimum.onnxruntime import ORTQuantizer
 from optimum.onnxruntime.configuration import AutoQuantizationConfig
 
 from toxic.classifier import Classifier, read_info
-from toxic.data import BENCHMARKS, LABELS, PERSPECTIVE
+from toxic.data import BENCHMARKS, LABEL_SOURCES, LABELS, PERSPECTIVE
 
 
 def add_embedding_output(path: Path) -> None:
@@ -255,6 +255,7 @@ def export(
         "labels": list(LABELS),
         "thresholds": metrics["thresholds"],
         "attributes": {PERSPECTIVE[label]: label for label in LABELS},  # Perspective attribute -> our label
+        "label_sources": {label: LABEL_SOURCES[label] for label in LABELS},
         "max_length": max_length,
         "backbone": config["backbone"],
         "data_manifest_sha256": run["data_manifest_sha256"],

@@ -147,6 +147,10 @@ def evaluate(val, probs: np.ndarray, thresholds: dict[str, float] | None = None)
     return result
 
 
+def _labels_text(values) -> str:
+    return " ".join(f"{label}={v}" for label, v in zip(LABELS, values, strict=True))
+
+
 def git_commit() -> str:
     try:
         return subprocess.check_output(
@@ -252,7 +256,8 @@ def train(cfg: TrainConfig) -> Path:
             if functional is not None:
                 more, more_labels = functional_sample(functional, cfg.augment_functional, LABELS, epoch_seed)
                 augmented["examples"] += [
-                    [t, f"functional: {y}"] for t, y in zip(more[:10], more_labels, strict=False)
+                    [t, "functional: " + _labels_text(y)]
+                    for t, y in zip(more[:10], more_labels, strict=False)
                 ]
                 extra, extra_labels = extra + more, list(extra_labels) + more_labels
             texts += extra
@@ -262,7 +267,7 @@ def train(cfg: TrainConfig) -> Path:
             augmented["templates"] = cfg.augment_templates
             augmented["functional"] = len(extra) - cfg.augment_templates
             augmented["examples"] += [
-                [t, f"template: {dict(zip(LABELS, y, strict=True))}"]
+                [t, "template: " + _labels_text(y)]
                 for t, y in zip(extra[:10], extra_labels[:10], strict=True)
             ]
             train_ids = tok(texts, f"epoch {epoch + 1} train")
