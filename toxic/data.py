@@ -336,6 +336,7 @@ SOURCES = {  # folder -> (origin repo @ commit, license); details in data/README
         "t-davidson/hate-speech-and-offensive-language@cb50f7e9eb855a99abc51423bf40df0e26d6fe30",
         "MIT",
     ),
+    "functional": ("written for this project (data/functional/README.md)", "as the repository's code"),
     "bias_madlibs": (
         "conversationai/unintended-ml-bias-analysis@9c7d91aaa53406a362354661a93e07956d95e59a",
         "CC BY 4.0",
@@ -345,7 +346,11 @@ SOURCES = {  # folder -> (origin repo @ commit, license); details in data/README
 
 def build_manifest(root: Path | None = None) -> dict:
     root = root or data_dir()
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in {".txt", ".csv", ".tsv"})
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and p.suffix in {".txt", ".csv", ".tsv", ".json"} and p.name != "manifest.json"
+    )
     entries = {}
     for p in files:
         name = str(p.relative_to(root))
