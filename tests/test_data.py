@@ -164,24 +164,33 @@ def test_insult_val_is_held_out_human_labels(splits):
 
 
 def test_read_extra_takes_a_corrections_export(tmp_path):
-    path = tmp_path / "corrections.csv"
+    path = (
+        tmp_path / "corrections.csv"
+    )  # as `toxic corrections export` writes it: -1 = unknown, a source column
     path.write_text(
-        "text,toxic,hate,insult\nyou utter clown,1,0,1\nlovely day &amp; sun,0,,\nyou utter clown,1,0,1\n"
+        "text,toxic,hate,insult,source\n"
+        "you utter clown,1,0,1,corrections:ui\n"
+        "lovely day &amp; sun,0,-1,-1,corrections:perspective\n"
+        "you utter clown,1,0,1,corrections:ui\n"
+        "nothing known,-1,-1,-1,corrections:ui\n"
     )
     extra = data.read_extra(path).set_index("text")
-    assert extra.loc["you utter clown"].tolist() == [1, 0, 1, "extra"]
+    assert extra.loc["you utter clown"].tolist() == [1, 0, 1, "corrections:ui"]  # duplicates merged
     assert extra.loc["lovely day & sun"].tolist() == [
         0,
         MISSING,
         MISSING,
-        "extra",
-    ]  # cleaned; blank = unknown
+        "corrections:perspective",
+    ]  # cleaned
+    assert "nothing known" not in extra.index  # a row with no known label teaches nothing
     only_toxic = tmp_path / "toxic_only.csv"
-    only_toxic.write_text("text,toxic\nhi there,0\n")
-    assert data.read_extra(only_toxic)[["hate", "insult"]].eq(MISSING).all().all()
+    only_toxic.write_text("text,toxic\nhi there,0\nblank cell,\n")
+    frame = data.read_extra(only_toxic)
+    assert frame["text"].tolist() == ["hi there"] and frame[["hate", "insult"]].eq(MISSING).all().all()
+    assert (frame["source"] == "extra").all()
     bad = tmp_path / "bad.csv"
     bad.write_text("text,toxic\nhi,2\n")
-    with pytest.raises(data.DataError, match="0 or 1"):
+    with pytest.raises(data.DataError, match="1, 0, or -1"):
         data.read_extra(bad)
     with pytest.raises(data.DataError, match="not found"):
         data.read_extra(tmp_path / "missing.csv")

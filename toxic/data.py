@@ -220,9 +220,9 @@ def remove_leaks(train: pd.DataFrame, val: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_extra(path: Path | str) -> pd.DataFrame:
-    """Extra labelled rows from a CSV with a ``text`` column and a 0/1 column per label (``toxic corrections
-    export`` writes one); a label without a column, or with an empty cell, is unknown (-1). Cleaned and merged
-    like every source."""
+    """Extra labelled rows from a CSV with a ``text`` column and a column per label: 1, 0, or -1 / empty for
+    unknown (``toxic corrections export`` writes one, with a ``source`` column that is kept). A label without a
+    column is unknown. Cleaned and merged like every source."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"extra data not found at {path}: pass a CSV written by `toxic corrections export`")
@@ -231,15 +231,12 @@ def read_extra(path: Path | str) -> pd.DataFrame:
         raise DataError(f"{path}: needs a text column and at least one of {', '.join(LABELS)}")
     frame = pd.DataFrame({"text": raw["text"].astype(str)})
     for label in LABELS:
-        values = (
-            pd.to_numeric(raw[label], errors="coerce")
-            if label in raw.columns
-            else pd.Series(np.nan, index=raw.index)
-        )
-        if values.notna().any() and not values.dropna().isin([0, 1]).all():
-            raise DataError(f"{path}: column {label} must hold 0 or 1 (or nothing)")
-        frame[label] = values.fillna(MISSING).astype(int)
-    frame["source"] = "extra"
+        cells = raw[label].astype(str).str.strip() if label in raw.columns else pd.Series("", index=raw.index)
+        values = pd.to_numeric(cells.where(cells != "", str(MISSING)), errors="coerce")
+        if not values.isin([0, 1, MISSING]).all():
+            raise DataError(f"{path}: column {label} must hold 1, 0, or -1 / nothing for unknown")
+        frame[label] = values.astype(int)
+    frame["source"] = raw["source"].astype(str) if "source" in raw.columns else "extra"
     frame = merge_duplicates(clean_frame(frame))
     return frame[(frame[list(LABELS)] != MISSING).any(axis=1)].reset_index(drop=True)
 

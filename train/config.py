@@ -38,7 +38,7 @@ class TrainConfig:
     )
     class_weights: str = "none"  # per-label positive weights in the loss: none | sqrt | balanced (neg/pos)
     extra_data: str = (
-        ""  # a CSV of extra labelled rows (text + a 0/1 column per label): `toxic corrections export`
+        ""  # a CSV of extra labelled rows (text + per label 1, 0 or -1): `toxic corrections export`
     )
     deobfuscate: bool = (
         False  # undo look-alike spellings in train and val texts, as serving does (toxic.deobfuscate)
