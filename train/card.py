@@ -2,8 +2,8 @@
 
 Figures come from files in the model directory: metrics.json (val, from training), parity.json (int8 vs PyTorch)
 and, when ``scripts/evaluate.py --write-card`` has run, report.json (Ruddit, bias madlibs, calibration,
-robustness, the functional suite). The labels are the model's own (toxic.json), each with its data source. Plain string templating: the metadata block is YAML that ``huggingface_hub.ModelCard`` parses (a test
-checks it).
+robustness, the functional suite). The labels are the model's own (toxic.json), each with its data source. Plain
+string templating: the metadata block is YAML that ``huggingface_hub.ModelCard`` parses (a test checks it).
 """
 
 from __future__ import annotations
@@ -11,10 +11,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from toxic.data import BENCHMARKS
+
+# Hugging Face dataset id, config and name of each benchmark val split (toxic.data.BENCHMARKS names the split).
+SPLITS = {
+    "tweeteval_offensive": ("tweet_eval", "offensive", "TweetEval offensive (val)"),
+    "tweeteval_hate": ("tweet_eval", "hate", "TweetEval hate (val)"),
+}
+LABEL_NOTE = {"insult": " with OLID level B"}  # insult's labels on that split come from OLID
 DATASETS = {
-    "toxic": ("tweet_eval", "offensive", "TweetEval offensive (val)"),
-    "hate": ("tweet_eval", "hate", "TweetEval hate (val)"),
-    "insult": ("tweet_eval", "offensive", "TweetEval offensive (val) with OLID level B"),
+    label: (*SPLITS[split][:2], SPLITS[split][2] + LABEL_NOTE.get(label, ""))
+    for label, split in BENCHMARKS.items()
 }
 
 
