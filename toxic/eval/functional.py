@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toxic.data import data_dir
+from toxic.data import MISSING, data_dir
 from toxic.errors import DataError
 from toxic.eval.perturb import perturb
 
@@ -119,7 +119,7 @@ def sample(half: dict, n: int, labels: tuple[str, ...], seed: int = 0) -> tuple[
             text = text[:1].upper() + text[1:]
         texts.append(text)
         targets.append(
-            [-1 if case["expect"].get(label) is None else case["expect"][label] for label in labels]
+            [MISSING if case["expect"].get(label) is None else case["expect"][label] for label in labels]
         )
     return texts, targets
 
