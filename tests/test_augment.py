@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from toxic.data import load_bias_madlibs
+from toxic.data import LABELS, load_bias_madlibs
 from toxic.eval.evaluate import IDENTITIES
 from train.augment import (
     _SLOT,
@@ -178,7 +178,9 @@ def test_a_tiny_training_run_with_augmentations_then_unfused_s8_and_static_expor
     assert dtypes.stdout.strip() == "['INT8']", dtypes.stdout
     from toxic import Classifier
 
-    assert Classifier.load(out).predict_proba(["you stupid idiot", "hello"]).shape == (2, 2)
+    clf = Classifier.load(out)
+    assert clf.labels == LABELS and clf.predict_proba(["you stupid idiot", "hello"]).shape == (2, len(LABELS))
+    assert set(json.loads((out / "toxic.json").read_text())["attributes"].values()) == set(LABELS)
 
     # and static int8 (--static): activation ranges calibrated on training tweets, so a text scores the same
     # alone or in any batch (dynamic int8 moves scores by up to ~0.1 with the batch)
