@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from toxic.data import load_bias_madlibs
+from toxic.data import LABELS, load_bias_madlibs
 from toxic.eval.evaluate import IDENTITIES
 from train.augment import (
     _SLOT,
@@ -67,12 +67,12 @@ def test_our_lists_are_broader_than_and_not_copied_from_the_evaluation_terms():
 def test_templates_put_every_group_on_both_sides_and_are_not_the_evaluation_sentences():
     texts, labels = template_texts(2000, seed=5)
     assert (texts, labels) == template_texts(2000, seed=5) and texts != template_texts(2000, seed=6)[0]
-    assert set(labels) == {(0, 0), (1, 1)}
-    friendly = sum(label == (0, 0) for label in labels) / len(labels)
+    assert set(labels) == {(0, 0, 0), (1, 1, 1)}  # (toxic, hate, insult)
+    friendly = sum(label == (0, 0, 0) for label in labels) / len(labels)
     assert abs(friendly - FRIENDLY_SHARE) < 0.05
     named = [identity_terms(t) for t in texts]
     assert sum(bool(n) for n in named) / len(texts) > 0.85  # the rest name "black", "old"... alone
-    for side in ((0, 0), (1, 1)):  # a group term appears in friendly and hostile rows alike
+    for side in ((0, 0, 0), (1, 1, 1)):  # a group term appears in friendly and hostile rows alike
         terms = {t for n, label in zip(named, labels, strict=True) if label == side for t in n}
         assert {"queer", "gay", "muslims", "women", "immigrants"} & terms
     madlibs = {t.lower() for t in load_bias_madlibs()["text"]}
@@ -117,20 +117,22 @@ def test_a_tiny_training_run_with_augmentations_then_unfused_s8_and_static_expor
     cmd = [str(train_python), "-m", "train.train", "--limit", "48", "--limit-val", "10", "--max-steps", "2"]
     cmd += ["--epochs", "1", "--no-export", "--run-dir", str(run_dir), "--threads", "1"]
     cmd += ["--augment-identity", "1.0", "--augment-obfuscate", "0.5", "--augment-templates", "16"]
+    cmd += ["--augment-functional", "8"]
     cmd += ["--deobfuscate"]
     run = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     config = json.loads((run_dir / "config.json").read_text())
     assert config["augment_identity"] == 1.0 and config["deobfuscate"] is True
-    undone = re.search(r"deobfuscated (\d+) of 64 epoch 1 train texts", run.stdout)  # 48 rows + 16 templates
+    undone = re.search(r"deobfuscated (\d+) of 72 epoch 1 train texts", run.stdout)  # 48 + 16 + 8 functional
     assert undone and int(undone.group(1)) > 0  # half the rows were obfuscated, and some of that is undone
     record = json.loads((run_dir / "history.json").read_text())[0]
     assert record["augmented"]["rows"] == 48
     assert record["augmented"]["identity_swapped"] > 0 and record["augmented"]["obfuscated"] > 10
-    assert record["augmented"]["templates"] == 16
+    assert record["augmented"]["templates"] == 16 and record["augmented"]["functional"] == 8
     examples = json.loads((run_dir / "augmented_epoch1.json").read_text())["examples"]
     assert examples and all(before != after for before, after in examples)
     assert any(after.startswith("template: toxic=") for _, after in examples)
+    assert any(after.startswith("functional: toxic=") and "insult=" in after for _, after in examples)
     assert "epoch 1 augmentation:" in run.stdout
 
     # the same tiny run through the export without fusions (--no-fuse; the default export is fused, and
@@ -153,7 +155,9 @@ def test_a_tiny_training_run_with_augmentations_then_unfused_s8_and_static_expor
     assert dtypes.stdout.strip() == "['INT8']", dtypes.stdout
     from toxic import Classifier
 
-    assert Classifier.load(out).predict_proba(["you stupid idiot", "hello"]).shape == (2, 2)
+    clf = Classifier.load(out)
+    assert clf.labels == LABELS and clf.predict_proba(["you stupid idiot", "hello"]).shape == (2, len(LABELS))
+    assert set(json.loads((out / "toxic.json").read_text())["attributes"].values()) == set(LABELS)
 
     # and static int8 (--static): activation ranges calibrated on training tweets, so a text scores the same
     # alone or in any batch (dynamic int8 moves scores by up to ~0.1 with the batch)

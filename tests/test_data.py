@@ -1,5 +1,6 @@
 """Cleaning, merging and splitting invariants on the real data; the manifest catches a changed file."""
 
+import json
 import shutil
 
 import numpy as np
@@ -82,10 +83,17 @@ def test_splits_have_no_leaks_duplicates_or_empties(splits):
 def test_splits_label_sources(splits):
     train = splits["train"]
     off = train[train["source"] == "tweeteval_offensive"]
-    assert (off["hate"] == MISSING).all() and set(off["toxic"]) == {0, 1}
+    assert set(off["toxic"]) == {0, 1} and set(off["hate"]) == {0, MISSING}  # OLID says only "not hate"
+    assert (off["insult"] != MISSING).mean() > 0.99  # OLID level B for (almost) every tweet
+    assert (off.loc[off["insult"] == 1, "toxic"] == 1).all()  # a targeted offence is an offence
+    assert (off.loc[off["toxic"] == 0, "hate"] == 0).mean() > 0.99  # not offensive: not hate (but conflicts)
+    assert (dav_insult := train.loc[train["source"] == "davidson2017", "insult"]).eq(MISSING).all(), (
+        dav_insult
+    )
     hate = train[train["source"] == "tweeteval_hate"]
     assert (hate.loc[hate["hate"] == 1, "toxic"] == 1).all()  # hate implies toxic
     assert (hate.loc[hate["hate"] == 0, "toxic"] == MISSING).all()
+    assert (hate["insult"] == hate["toxic"]).all()  # HatEval's hate is aimed at a group: an insult too
     dav = train[train["source"] == "davidson2017"]
     assert not ((dav["hate"] == 1) & (dav["toxic"] == 0)).any()
     assert not train["text"].str.contains("&amp;").any()
@@ -125,3 +133,70 @@ def test_manifest_verifies_and_catches_a_changed_file(tmp_path):
 def test_bias_madlibs_is_balanced():
     frame = data.load_bias_madlibs()
     assert len(frame) == 76564 and np.isclose(frame["label"].mean(), 0.5)
+
+
+def test_olid_key_joins_olid_and_tweeteval_spellings():
+    olid = "@USER @USER Go home you&amp;#8217;re drunk!!! @USER #MAGA URL"
+    tweeteval = "@user @user Go home you’re drunk!!! @user #MAGA "
+    assert data.olid_key(olid) == data.olid_key(tweeteval) == "useruserGohomeyouredrunkuserMAGA".lower()
+
+
+def test_every_tweeteval_offensive_tweet_finds_its_olid_row():
+    olid = data.read_olid(data.data_dir()).set_index("key")
+    for split in ("train", "val"):
+        frame = data.read_offensive(data.data_dir(), split)
+        found = olid.reindex([data.olid_key(t) for t in frame["text"]])
+        assert found["offensive"].notna().all()  # all 13,240 tweets merge
+        agree = (found["offensive"].to_numpy() == frame["toxic"].to_numpy()).mean()
+        assert (
+            agree > 0.995
+        )  # level A agrees with TweetEval's label (or conflicting OLID duplicates); else B, C unknown
+        assert (
+            frame.loc[found["offensive"].to_numpy() != frame["toxic"].to_numpy(), "insult"] == MISSING
+        ).all()
+
+
+def test_insult_val_is_held_out_human_labels(splits):
+    val = data.benchmark_val("insult")
+    assert len(val) > 1300 and 0.25 < val["label"].mean() < 0.40  # 415 targeted of 1,318
+    assert not set(val["text"]) & set(splits["train"]["text"])
+    assert data.BENCHMARKS.keys() == data.PERSPECTIVE.keys() == data.LABEL_SOURCES.keys() == set(data.LABELS)
+
+
+def test_read_extra_takes_a_corrections_export(tmp_path):
+    path = (
+        tmp_path / "corrections.csv"
+    )  # as `toxic corrections export` writes it: -1 = unknown, a source column
+    path.write_text(
+        "text,toxic,hate,insult,source\n"
+        "you utter clown,1,0,1,corrections:ui\n"
+        "lovely day &amp; sun,0,-1,-1,corrections:perspective\n"
+        "you utter clown,1,0,1,corrections:ui\n"
+        "nothing known,-1,-1,-1,corrections:ui\n"
+    )
+    extra = data.read_extra(path).set_index("text")
+    assert extra.loc["you utter clown"].tolist() == [1, 0, 1, "corrections:ui"]  # duplicates merged
+    assert extra.loc["lovely day & sun"].tolist() == [
+        0,
+        MISSING,
+        MISSING,
+        "corrections:perspective",
+    ]  # cleaned
+    assert "nothing known" not in extra.index  # a row with no known label teaches nothing
+    only_toxic = tmp_path / "toxic_only.csv"
+    only_toxic.write_text("text,toxic\nhi there,0\nblank cell,\n")
+    frame = data.read_extra(only_toxic)
+    assert frame["text"].tolist() == ["hi there"] and frame[["hate", "insult"]].eq(MISSING).all().all()
+    assert (frame["source"] == "extra").all()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,toxic\nhi,2\n")
+    with pytest.raises(data.DataError, match="1, 0, or -1"):
+        data.read_extra(bad)
+    with pytest.raises(data.DataError, match="not found"):
+        data.read_extra(tmp_path / "missing.csv")
+
+
+def test_the_manifest_records_olid_as_research_only():
+    manifest = json.loads((data.data_dir() / "manifest.json").read_text())["files"]
+    entry = manifest["olid/olid-training-v1.0.tsv"]
+    assert entry["rows"] == 13240 and "research" in entry["license"]

@@ -11,12 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toxic.classifier import DEFAULT_MODEL
+from toxic.classifier import DEFAULT_MODEL, read_info
 from toxic.data import DEFAULT_RUDDIT, LABELS
 from toxic.eval.evaluate import bias_metrics
 from toxic.eval.perturb import KINDS
 
 REPO = DEFAULT_MODEL.parents[1]
+OWN = read_info(
+    DEFAULT_MODEL
+).labels  # the shipped model's labels; the suite scores LABELS, by stand-in if need be
 
 
 def _madlibs() -> pd.DataFrame:
@@ -93,6 +96,8 @@ def test_suite_quick_side_by_side_with_a_calibrated_copy(tmp_path):
             v = r["val"][label]
             assert 0.6 < v["macro_f1"] <= v["tuned_macro_f1"] + 0.02 and v["tuned_macro_f1"] < 1
             assert 0.75 < v["roc_auc"] < 1 and 0.5 < v["pr_auc"] < 1
+            assert v["scored_by"] == (label if label in OWN else "toxic")
+        for label in OWN:
             assert 0 <= r["calibration"][label]["ece"] < 0.3 and 0 < r["calibration"][label]["brier"] < 0.3
             assert r["robustness"]["kinds"]["upper"][label]["drop"] == 0  # an uncased model cannot see case
         bias = r["bias"]
@@ -105,14 +110,14 @@ def test_suite_quick_side_by_side_with_a_calibrated_copy(tmp_path):
         else:
             assert "skipped" in r["ruddit"]
     # Calibration is monotone: rankings (AUCs) stay, probabilities move.
-    for label in LABELS:
+    for label in OWN:
         assert b["val"][label]["roc_auc"] == pytest.approx(a["val"][label]["roc_auc"], abs=2e-3)
         assert b["calibration"][label]["ece"] != a["calibration"][label]["ece"]
         assert b["calibration"][label]["calibrated"] and not a["calibration"][label]["calibrated"]
 
     table = (out / "results.md").read_text()
     assert f"`{plain}`" in table and f"`{calibrated}`" in table and "BPSN" in table
-    assert "| `toxic` ECE (15 bins) | <= 0.03 |" in run.stdout
+    assert "| `toxic` ECE (15 bins) | <= 0.04 |" in run.stdout
     for d in (plain, calibrated):
         report = json.loads((d / "report.json").read_text())
         assert (

@@ -1,7 +1,12 @@
-"""Load, clean and split the labelled data in ``data/`` into our two-label (toxic, hate) format.
+"""Load, clean and split the labelled data in ``data/`` into our label format (``LABELS``: toxic, hate, insult).
 
-Every source becomes a frame with columns ``text, toxic, hate, source``; a label a source does not give is -1 and
-is masked out of the loss. The rules, applied in this order and tested in ``tests/test_data.py``:
+Every source becomes a frame with columns ``text, toxic, hate, insult, source``; a label a source does not give is
+-1 and is masked out of the loss. The rules, applied in this order and tested in ``tests/test_data.py``:
+
+0. TweetEval offensive tweets get OLID's levels B and C (``olid/``, the same tweets) by normalised text
+   (:func:`olid_key`): ``insult`` is OLID's targeted offence (TIN), and ``hate`` is known to be 0 where OLID says
+   the tweet is not offensive, untargeted, or aimed at an individual or at something other than a group; a
+   tweet aimed at a group leaves ``hate`` unknown (OLID's groups include parties and fans, not only identities);
 
 1. texts are normalised with :func:`toxic.text.clean_text`; texts left empty are dropped;
 2. Davidson gets a deterministic, stratified (by class), seeded 90/10 train/val split;
@@ -14,8 +19,10 @@ is masked out of the loss. The rules, applied in this order and tested in ``test
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,8 +37,22 @@ from toxic.text import clean_text
 if TYPE_CHECKING:
     from datasets import DatasetDict
 
-LABELS = ("toxic", "hate")
+LABELS = ("toxic", "hate", "insult")
 MISSING = -1
+# The val split each label is judged on (a source name in the validation frame), and the Perspective attribute
+# each label answers for: the one place training, export, evaluation and calibration read them from.
+BENCHMARKS = {"toxic": "tweeteval_offensive", "hate": "tweeteval_hate", "insult": "tweeteval_offensive"}
+PERSPECTIVE = {"toxic": "TOXICITY", "hate": "IDENTITY_ATTACK", "insult": "INSULT"}
+# Where each label's training labels come from (human labels unless said): the model card shows it.
+LABEL_SOURCES = {
+    "toxic": "TweetEval offensive (OLID level A), Davidson et al. 2017 (hate or offensive), hateful TweetEval hate "
+    "tweets; our functional-suite training templates and identity templates",
+    "hate": "TweetEval hate (HatEval), Davidson et al. 2017 (hate speech); OLID level C: offensive tweets aimed at "
+    "an individual, at no one or at something other than a group, and inoffensive ones, are not hate; our "
+    "templates",
+    "insult": "OLID level B (targeted insult or threat, TIN; research use only) on the TweetEval offensive tweets; "
+    "hateful TweetEval hate tweets; our templates",
+}
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RUDDIT = REPO_ROOT.parent / "shared" / "data" / "ruddit" / "ruddit_with_text.csv"
 
@@ -70,16 +91,65 @@ def _read_tweeteval(folder: Path, split: str) -> tuple[list[str], np.ndarray]:
     return texts, labels
 
 
+_OLID_URL = re.compile(r"\bURL\b")
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def olid_key(text: str) -> str:
+    """The text OLID and TweetEval share: OLID's ``URL`` placeholder gone, cleaned (entities, ``@USER`` ->
+    ``@user``), lower-cased, letters and digits only (TweetEval changed some emoji and casing)."""
+    return _NOT_ALNUM.sub("", clean_text(_OLID_URL.sub(" ", text)).lower())
+
+
+def read_olid(root: Path) -> pd.DataFrame:
+    """OLID levels A-C per :func:`olid_key`: ``key, offensive, insult, hate``; keys whose rows disagree on a
+    label get -1 for it."""
+    raw = pd.read_csv(
+        root / "olid" / "olid-training-v1.0.tsv",
+        sep="\t",
+        quoting=csv.QUOTE_NONE,
+        dtype=str,
+        keep_default_na=False,
+    )
+    offensive = (raw["subtask_a"] == "OFF").astype(int)
+    insult = (raw["subtask_b"] == "TIN").astype(int)  # NOT and UNT are both "no targeted offence"
+    hate = np.where(raw["subtask_c"] == "GRP", MISSING, 0)
+    frame = pd.DataFrame(
+        {"key": [olid_key(t) for t in raw["tweet"]], "offensive": offensive, "insult": insult}
+    )
+    frame["hate"] = hate
+    return (
+        frame.groupby("key", sort=False)
+        .agg({"offensive": _merge_label, "insult": _merge_label, "hate": _merge_label})
+        .reset_index()
+    )
+
+
 def read_offensive(root: Path, split: str) -> pd.DataFrame:
     texts, y = _read_tweeteval(root / "tweeteval_offensive", split)
-    return pd.DataFrame({"text": texts, "toxic": y, "hate": MISSING, "source": "tweeteval_offensive"})
+    frame = pd.DataFrame(
+        {"text": texts, "toxic": y, "hate": MISSING, "insult": MISSING, "source": "tweeteval_offensive"}
+    )
+    if not (root / "olid").exists():  # a data version without OLID: toxic only
+        return frame
+    olid = read_olid(root).set_index("key")
+    found = olid.reindex([olid_key(t) for t in texts])
+    # Levels B and C only count where OLID's level A agrees with TweetEval's label (99.9% of tweets).
+    agree = found["offensive"].to_numpy() == y
+    for label in ("insult", "hate"):
+        values = found[label].fillna(MISSING).to_numpy().astype(int)
+        frame[label] = np.where(agree, values, MISSING)
+    return frame
 
 
 def read_hate(root: Path, split: str) -> pd.DataFrame:
     texts, y = _read_tweeteval(root / "tweeteval_hate", split)
     # Hate is offensive by OLID's definition, so a hateful tweet is also toxic; a non-hateful one may or may not be.
+    # HatEval's hate is aimed at a group (immigrants, women), so it is also a targeted offence: insult.
     toxic = np.where(y == 1, 1, MISSING)
-    return pd.DataFrame({"text": texts, "toxic": toxic, "hate": y, "source": "tweeteval_hate"})
+    return pd.DataFrame(
+        {"text": texts, "toxic": toxic, "hate": y, "insult": toxic, "source": "tweeteval_hate"}
+    )
 
 
 def read_davidson(root: Path) -> pd.DataFrame:
@@ -90,6 +160,7 @@ def read_davidson(root: Path) -> pd.DataFrame:
             "text": raw["tweet"].astype(str),
             "toxic": (cls != 2).astype(int),
             "hate": (cls == 0).astype(int),
+            "insult": MISSING,  # Davidson does not say whether a tweet is aimed at someone
             "source": "davidson2017",
             "cls": cls,
         }
@@ -126,6 +197,7 @@ def _merge_label(values: pd.Series) -> int:
 
 def merge_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per text. Per label, agreeing known values are kept; conflicting ones become unknown (-1)."""
+    labels = [label for label in LABELS if label in frame.columns]
     dup = frame["text"].duplicated(keep=False)
     if not dup.any():
         return frame.reset_index(drop=True)
@@ -133,19 +205,40 @@ def merge_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
         frame[dup]
         .groupby("text", sort=False)
         .agg(
-            toxic=("toxic", _merge_label),
-            hate=("hate", _merge_label),
+            **{label: (label, _merge_label) for label in labels},
             source=("source", lambda s: "+".join(sorted(set(s)))),
         )
         .reset_index()
     )
-    merged = merged[(merged["toxic"] != MISSING) | (merged["hate"] != MISSING)]
+    merged = merged[(merged[labels] != MISSING).any(axis=1)]
     return pd.concat([frame[~dup], merged], ignore_index=True)
 
 
 def remove_leaks(train: pd.DataFrame, val: pd.DataFrame) -> pd.DataFrame:
     """Drop from train every text that appears in val."""
     return train[~train["text"].isin(set(val["text"]))].reset_index(drop=True)
+
+
+def read_extra(path: Path | str) -> pd.DataFrame:
+    """Extra labelled rows from a CSV with a ``text`` column and a column per label: 1, 0, or -1 / empty for
+    unknown (``toxic corrections export`` writes one, with a ``source`` column that is kept). A label without a
+    column is unknown. Cleaned and merged like every source."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"extra data not found at {path}: pass a CSV written by `toxic corrections export`")
+    raw = pd.read_csv(path, dtype={"text": str}, keep_default_na=False)
+    if "text" not in raw.columns or not set(LABELS) & set(raw.columns):
+        raise DataError(f"{path}: needs a text column and at least one of {', '.join(LABELS)}")
+    frame = pd.DataFrame({"text": raw["text"].astype(str)})
+    for label in LABELS:
+        cells = raw[label].astype(str).str.strip() if label in raw.columns else pd.Series("", index=raw.index)
+        values = pd.to_numeric(cells.where(cells != "", str(MISSING)), errors="coerce")
+        if not values.isin([0, 1, MISSING]).all():
+            raise DataError(f"{path}: column {label} must hold 1, 0, or -1 / nothing for unknown")
+        frame[label] = values.astype(int)
+    frame["source"] = raw["source"].astype(str) if "source" in raw.columns else "extra"
+    frame = merge_duplicates(clean_frame(frame))
+    return frame[(frame[list(LABELS)] != MISSING).any(axis=1)].reset_index(drop=True)
 
 
 def build_splits(root: Path | None = None, cfg: SplitConfig | None = None) -> dict[str, pd.DataFrame]:
@@ -174,11 +267,13 @@ def load_splits(root: Path | None = None, cfg: SplitConfig | None = None) -> Dat
 
 
 def benchmark_val(label: str, root: Path | None = None) -> pd.DataFrame:
-    """The published benchmark's val split for a label: TweetEval offensive for toxic, TweetEval hate for hate."""
+    """A label's val split (``BENCHMARKS``): TweetEval offensive for toxic and insult (insult from OLID level B),
+    TweetEval hate for hate; rows without the label dropped."""
     root = root or data_dir()
-    frame = read_offensive(root, "val") if label == "toxic" else read_hate(root, "val")
-    frame = clean_frame(frame)
-    return frame.rename(columns={label: "label"})[["text", "label"]]
+    read = read_hate if BENCHMARKS[label] == "tweeteval_hate" else read_offensive
+    frame = clean_frame(read(root, "val"))
+    frame = frame[frame[label] != MISSING]
+    return frame.rename(columns={label: "label"})[["text", "label"]].reset_index(drop=True)
 
 
 # --- evaluation-only sources ------------------------------------------------------------------------------------
@@ -218,7 +313,7 @@ def _sha256(path: Path) -> str:
 def _rows(path: Path) -> int:
     with path.open("rb") as f:
         n = sum(1 for _ in f)
-    return n - 1 if path.suffix == ".csv" else n
+    return n - 1 if path.suffix in {".csv", ".tsv"} else n  # a header line
 
 
 SOURCES = {  # folder -> (origin repo @ commit, license); details in data/README.md
@@ -230,10 +325,15 @@ SOURCES = {  # folder -> (origin repo @ commit, license); details in data/README
         "cardiffnlp/tweeteval@4fbd22cd78421f05b1ecdb4fc5725bc7a7bd8f66",
         "TweetEval terms; cite HatEval",
     ),
+    "olid": (
+        "idontflow/OLID@66fa62b22d57965986884d6b1491da2aed452f07",
+        "no license stated; research use only; cite OLID",
+    ),
     "davidson2017": (
         "t-davidson/hate-speech-and-offensive-language@cb50f7e9eb855a99abc51423bf40df0e26d6fe30",
         "MIT",
     ),
+    "functional": ("written for this project (data/functional/README.md)", "as the repository's code"),
     "bias_madlibs": (
         "conversationai/unintended-ml-bias-analysis@9c7d91aaa53406a362354661a93e07956d95e59a",
         "CC BY 4.0",
@@ -243,7 +343,11 @@ SOURCES = {  # folder -> (origin repo @ commit, license); details in data/README
 
 def build_manifest(root: Path | None = None) -> dict:
     root = root or data_dir()
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in {".txt", ".csv"})
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and p.suffix in {".txt", ".csv", ".tsv", ".json"} and p.name != "manifest.json"
+    )
     entries = {}
     for p in files:
         name = str(p.relative_to(root))

@@ -284,9 +284,10 @@ HOSTILE_TEMPLATES = [
 FRIENDLY_SHARE = 0.6  # of the template rows; the rest are hostile
 
 
-def template_texts(n: int, seed: int = 0) -> tuple[list[str], list[tuple[int, int]]]:
-    """``n`` template sentences filled with identity terms, and their (toxic, hate) labels: friendly ones
-    (0, 0) with probability FRIENDLY_SHARE, hostile ones (1, 1) otherwise."""
+def template_texts(n: int, seed: int = 0) -> tuple[list[str], list[tuple[int, ...]]]:
+    """``n`` template sentences filled with identity terms, and their (toxic, hate, insult) labels: friendly
+    ones (0, 0, 0) with probability FRIENDLY_SHARE, hostile ones (1, 1, 1) otherwise: an attack on a group is a
+    targeted insult too."""
     rng = random.Random(seed)
     texts, labels = [], []
     for _ in range(n):
@@ -296,5 +297,5 @@ def template_texts(n: int, seed: int = 0) -> tuple[list[str], list[tuple[int, in
         if rng.random() < 0.3:
             text = text[:1].upper() + text[1:]
         texts.append(text)
-        labels.append((0, 0) if friendly else (1, 1))
+        labels.append((0, 0, 0) if friendly else (1, 1, 1))
     return texts, labels

@@ -3,7 +3,7 @@
     python -m train.calibrate runs/x/onnx                  # Platt scaling, writes runs/x/onnx/toxic.json
     python -m train.calibrate runs/x/onnx --method temperature --dry-run
 
-Per label, on its benchmark val split (TweetEval offensive for toxic, TweetEval hate for hate): the int8 model's
+Per label, on its benchmark val split (``toxic.data.BENCHMARKS``: TweetEval offensive for toxic and insult, TweetEval hate for hate): the int8 model's
 raw logits (any calibration already in toxic.json is ignored) -> ``(scale, bias)`` minimising log loss -> the
 decision threshold re-tuned for macro-F1 on the calibrated probabilities. ``toxic.json`` gets
 ``"calibration": {label: {"scale", "bias", "method", "n", "ece_before", "ece_after", "ece_held_out", ...}}``
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from toxic.classifier import Classifier, read_info, resolve_model_dir
-from toxic.data import LABELS, benchmark_val
+from toxic.data import benchmark_val
 from toxic.errors import ToxicError
 from toxic.eval import calibration
 from toxic.eval.metrics import best_threshold, binary_metrics
@@ -35,7 +35,7 @@ def raw_logits(model_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per label: (uncalibrated logits on its benchmark val split, labels)."""
     clf = Classifier(dataclasses.replace(read_info(model_dir), calibration={}))
     out = {}
-    for j, label in enumerate(LABELS):
+    for j, label in enumerate(clf.labels):  # the model's own labels
         val = benchmark_val(label)
         p = clf.predict_proba(val["text"].tolist())[:, j]
         out[label] = (calibration.logit(p), val["label"].to_numpy())

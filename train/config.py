@@ -33,6 +33,13 @@ class TrainConfig:
     augment_templates: int = (
         3000  # extra rows per epoch from our own identity templates (augment.py; 0 = off)
     )
+    augment_functional: int = (
+        3000  # extra rows per epoch from the functional suite's training half (data/functional/train.json)
+    )
+    class_weights: str = "none"  # per-label positive weights in the loss: none | sqrt | balanced (neg/pos)
+    extra_data: str = (
+        ""  # a CSV of extra labelled rows (text + per label 1, 0 or -1): `toxic corrections export`
+    )
     deobfuscate: bool = (
         False  # undo look-alike spellings in train and val texts, as serving does (toxic.deobfuscate)
     )
@@ -58,6 +65,11 @@ class TrainConfig:
             (0 <= self.augment_identity <= 1, "augment_identity is a probability per row, in [0, 1]"),
             (0 <= self.augment_obfuscate <= 1, "augment_obfuscate is a probability per row, in [0, 1]"),
             (self.augment_templates >= 0, "augment_templates is a number of rows per epoch, >= 0"),
+            (self.augment_functional >= 0, "augment_functional is a number of rows per epoch, >= 0"),
+            (
+                self.class_weights in {"none", "sqrt", "balanced"},
+                "class_weights must be none, sqrt or balanced",
+            ),
             (self.device in {"auto", "cpu", "cuda"}, "device must be auto, cpu or cuda"),
         ]
         for ok, message in checks:
@@ -81,7 +93,9 @@ class TrainConfig:
 
     @classmethod
     def from_args(cls, argv: list[str] | None = None) -> TrainConfig:
-        parser = argparse.ArgumentParser(description="Fine-tune a two-label (toxic, hate) classifier.")
+        parser = argparse.ArgumentParser(
+            description="Fine-tune a multi-label (toxic, hate, insult) classifier."
+        )
         for f in dataclasses.fields(cls):
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
             flag = "--" + f.name.replace("_", "-")

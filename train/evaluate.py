@@ -3,12 +3,14 @@
     python -m train.evaluate models/default runs/x/onnx --out reports/eval     # the full suite (the default)
     python -m train.evaluate models/default --quick                            # subsampled, for development
     python -m train.evaluate models/default --report bias                      # one report: reports/bias/
+    python -m train.evaluate models/default runs/x/onnx --report val functional   # val + our functional suite
     python -m train.evaluate models/default --report ruddit --ruddit PATH      # Ruddit, read in place
     python -m train.evaluate runs/x/onnx --write-card                          # + report.json and README.md
     python -m train.evaluate models/default runs/old --readme                  # + the README's results table
     python -m train.evaluate --readme-from reports/eval/results.json           # that table again, no new run
 
-Writes ``results.json`` (everything), ``results.md`` (the tables; the summary is printed) and PNGs (``reliability.png``,
+Writes ``results.json`` (everything), ``results.md`` (the tables, the functional suite per functionality and label
+among them; the summary is printed) and PNGs (``reliability.png``,
 ``bias.png``, ``ruddit.png``, ``robustness.png``) under ``--out``. With ``--write-card`` each model directory gets
 its own ``report.json`` and a model card regenerated from it (``train.card.write_card``). With ``--readme`` the
 side-by-side table replaces the block between ``<!-- suite-table: RESULTS -->`` and ``<!-- /suite-table -->`` in the
@@ -39,8 +41,18 @@ from toxic.eval.perturb import KINDS  # noqa: E402
 from toxic.eval.suite import SECTIONS, SuiteConfig, run_suite  # noqa: E402
 
 # The targets for the default model, shown beside the figures.
-TARGETS = {"macro_f1": ">= 0.80", "ece": "<= 0.03", "min_bpsn": ">= 0.90", "bias": ">= 0.93"}
-TARGETS |= {"ruddit": ">= 0.85", "drop": "<= 3.0", "speed": ">= 0.9x the previous model's"}
+TARGETS = {"macro_f1": {"toxic": ">= 0.80", "hate": ">= 0.78", "insult": ">= 0.75"}, "ece": "<= 0.04"}
+TARGETS |= {"min_bpsn": ">= 0.90", "bias": ">= 0.98", "ruddit": ">= 0.86", "drop": "<= 2.0"}
+TARGETS |= {"speed": ">= 0.9x the shipped model's", "functional": ">= 0.90", "functional_worst": ">= 0.75"}
+TARGETS |= {"individual_hate": "<= 0.05"}
+# The targets of the two-label model, for a results.json written before runs recorded their targets in its meta.
+FIRST_TARGETS = {"macro_f1": {"toxic": ">= 0.80", "hate": ">= 0.80"}, "ece": "<= 0.03", "min_bpsn": ">= 0.90"}
+FIRST_TARGETS |= {
+    "bias": ">= 0.93",
+    "ruddit": ">= 0.85",
+    "drop": "<= 3.0",
+    "speed": ">= 0.9x the previous model's",
+}
 
 
 # --- Markdown ------------------------------------------------------------------------------------------------------
@@ -57,39 +69,45 @@ def _cell(report: dict, path: tuple, fmt: str) -> str:
     return fmt.format(value) if isinstance(value, int | float) else str(value)
 
 
-def _summary_spec() -> list[tuple[str, str, tuple, str]]:
+def _summary_spec(targets: dict) -> list[tuple[str, str, tuple, str]]:
     """(metric, target, path in a model's results, format) for each row of the side-by-side table."""
+    t = dict.fromkeys(TARGETS, "") | {"macro_f1": {}} | targets  # a target the run did not have: blank
     spec = []
     for label in LABELS:
         spec += [
             (f"`{label}` val macro-F1 @ own threshold", "", ("val", label, "macro_f1"), "{:.3f}"),
             ("  own threshold", "", ("val", label, "threshold"), "{:.2f}"),
-            (f"`{label}` val macro-F1 @ tuned threshold", TARGETS["macro_f1"], ("val", label, "tuned_macro_f1"), "{:.3f}"),
+            (f"`{label}` val macro-F1 @ tuned threshold", t["macro_f1"].get(label, ""), ("val", label, "tuned_macro_f1"), "{:.3f}"),
             ("  tuned threshold", "", ("val", label, "tuned_threshold"), "{:.2f}"),
+            ("  scored by (a model without the label: its stand-in)", "", ("val", label, "scored_by"), ""),
             (f"`{label}` val ROC-AUC", "", ("val", label, "roc_auc"), "{:.3f}"),
             (f"`{label}` val PR-AUC", "", ("val", label, "pr_auc"), "{:.3f}"),
-            (f"`{label}` ECE (15 bins)", TARGETS["ece"], ("calibration", label, "ece"), "{:.3f}"),
+            (f"`{label}` ECE (15 bins)", t["ece"], ("calibration", label, "ece"), "{:.3f}"),
             (f"`{label}` Brier", "", ("calibration", label, "brier"), "{:.3f}"),
         ]  # fmt: skip
     return spec + [
-        ("bias madlibs: final bias score", TARGETS["bias"], ("bias", "final_bias_score"), "{:.3f}"),
-        ("bias madlibs: min BPSN AUC", TARGETS["min_bpsn"], ("bias", "min_bpsn_auc"), "{:.3f}"),
+        ("functional suite (eval half): accuracy", t["functional"], ("functional", "accuracy"), "{:.3f}"),
+        ("functional suite: worst functionality", t["functional_worst"], ("functional", "worst", "accuracy"), "{:.3f}"),
+        ("  worst functionality", "", ("functional", "worst", "functionality"), ""),
+        ("insults at individuals over the `hate` threshold", t["individual_hate"], ("functional", "individual_abuse_over_hate_threshold"), "{:.3f}"),
+        ("bias madlibs: final bias score", t["bias"], ("bias", "final_bias_score"), "{:.3f}"),
+        ("bias madlibs: min BPSN AUC", t["min_bpsn"], ("bias", "min_bpsn_auc"), "{:.3f}"),
         ("  worst identities (BPSN)", "", ("bias", "worst_identities"), ""),
         ("bias madlibs: mean Subgroup AUC", "", ("bias", "mean_subgroup_auc"), "{:.3f}"),
         ("bias madlibs: overall AUC", "", ("bias", "overall_auc"), "{:.3f}"),
-        ("Ruddit ROC-AUC", TARGETS["ruddit"], ("ruddit", "roc_auc"), "{:.3f}"),
+        ("Ruddit ROC-AUC", t["ruddit"], ("ruddit", "roc_auc"), "{:.3f}"),
         ("Ruddit Spearman", "", ("ruddit", "spearman"), "{:.3f}"),
-        ("obfuscation: mean macro-F1 drop (points)", TARGETS["drop"], ("robustness", "mean_drop"), "{:.2f}"),
+        ("obfuscation: mean macro-F1 drop (points)", t["drop"], ("robustness", "mean_drop"), "{:.2f}"),
         ("obfuscation: worst drop (points)", "", ("robustness", "worst_drop", "drop"), "{:.2f}"),
         ("  worst perturbation", "", ("robustness", "worst_drop", "where"), ""),
-        ("speed: texts/s through toxic.Classifier", TARGETS["speed"], ("speed", "texts_per_s"), "{:.0f}"),
+        ("speed: texts/s through toxic.Classifier", t["speed"], ("speed", "texts_per_s"), "{:.0f}"),
     ]  # fmt: skip
 
 
-def summary_rows(results: dict) -> list[tuple[str, str, list[str]]]:
+def summary_rows(results: dict, targets: dict | None = None) -> list[tuple[str, str, list[str]]]:
     """(metric, target, one cell per model) for the side-by-side table; rows no model has are left out."""
     rows = []
-    for metric, target, path, fmt in _summary_spec():
+    for metric, target, path, fmt in _summary_spec(targets or TARGETS):
         cells = [_cell(r, path, fmt) for r in results.values()]
         if any(c != "–" for c in cells):
             rows.append((metric, target, cells))
@@ -150,10 +168,41 @@ def markdown(results: dict, meta: dict) -> str:
             "",
             _table(header, [clean, *rows]),
         ]
+    out += functional_tables(results)
     pngs = sorted(p for p in meta.get("plots", []))
     if pngs:
         out += ["", "## Plots", "", *[f"![{p}]({p})" for p in pngs]]
     return "\n".join(out) + "\n"
+
+
+def functional_tables(results: dict) -> list[str]:
+    """Accuracy per functionality and label, every model side by side (a label a model lacks: –)."""
+    have = {n: r["functional"] for n, r in results.items() if "functionalities" in r.get("functional", {})}
+    if not have:
+        return []
+    labels = [*LABELS, "all"]
+    first = next(iter(have.values()))
+    header = ["functionality", "cases", *[f"`{n}` {label}" for n in have for label in labels]]
+    rows = []
+    for f in first["functionalities"]:
+        n = max(v["n"] for v in first["functionalities"][f].values() if isinstance(v, dict))
+        cells = [
+            _cell(r, ("functionalities", f, label, "accuracy"), "{:.2f}")
+            for r in have.values()
+            for label in labels
+        ]
+        rows.append([f, str(n), *cells])
+    overall = [_cell(r, ("accuracy_by_label", label), "{:.2f}") if label != "all" else _cell(r, ("accuracy",), "{:.2f}")
+               for r in have.values() for label in labels]  # fmt: skip
+    return [
+        "",
+        f"## Functional suite, evaluation half: accuracy per functionality and label ({first['n_cases']} sentences)",
+        "",
+        "Templates, fillers and expected labels: `data/functional/eval.json` (never trained on). A label a case does "
+        "not assert (whether harmless profanity is `toxic`) is not counted.",
+        "",
+        _table(header, [*rows, ["**all**", str(first["n_cases"]), *overall]]),
+    ]
 
 
 # --- plots ---------------------------------------------------------------------------------------------------------
@@ -219,8 +268,8 @@ def plot_robustness(results: dict, out: Path) -> str | None:
     width = 0.8 / len(have)
     for ax, label in zip(axes, LABELS, strict=True):
         for k, (name, r) in enumerate(have.items()):
-            ax.bar([i + k * width for i in range(len(KINDS))], [r["kinds"][kind][label]["drop"] for kind in KINDS],
-                   width, label=name)  # fmt: skip
+            drops = [r["kinds"][kind].get(label, {}).get("drop", float("nan")) for kind in KINDS]
+            ax.bar([i + k * width for i in range(len(KINDS))], drops, width, label=name)
         ax.axhline(3, color="grey", ls=":", lw=0.8)
         ax.set_xticks([i + 0.4 - width / 2 for i in range(len(KINDS))], KINDS, rotation=40, ha="right")
         ax.set(title=f"{label}: macro-F1 drop vs clean val (points)")
@@ -263,6 +312,7 @@ def readme_block(results_file: Path) -> str:
     command and output (where every other metric is)."""
     data = json.loads(results_file.read_text())
     meta, results = data["meta"], data["models"]
+    targets = meta.get("targets", FIRST_TARGETS)
     where = (
         results_file.resolve().relative_to(REPO)
         if results_file.resolve().is_relative_to(REPO)
@@ -277,7 +327,7 @@ def readme_block(results_file: Path) -> str:
             "",
             _table(
                 ["metric", "target", *[f"`{n}`" for n in results]],
-                [[m, t, *c] for m, t, c in summary_rows(results) if t],
+                [[m, t, *c] for m, t, c in summary_rows(results, targets) if t],
             ),
             "<!-- /suite-table -->",
         ]
@@ -371,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         "sections": list(sections),
         "seconds": round(time.perf_counter() - started, 1),
         "models": {n: str(c.info.path) for n, c in classifiers.items()},
+        "targets": TARGETS,
     }
     plotters = (plot_reliability, plot_bias, plot_ruddit, plot_robustness)
     meta["plots"] = [p for p in (f(results, out) for f in plotters) if p]

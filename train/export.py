@@ -26,7 +26,7 @@ from optimum.onnxruntime import ORTQuantizer
 from optimum.onnxruntime.configuration import AutoQuantizationConfig
 
 from toxic.classifier import Classifier, read_info
-from toxic.data import LABELS
+from toxic.data import BENCHMARKS, LABEL_SOURCES, LABELS, PERSPECTIVE
 
 
 def add_embedding_output(path: Path) -> None:
@@ -254,6 +254,8 @@ def export(
         "version": run.get("version") or run["git_commit"][:12],
         "labels": list(LABELS),
         "thresholds": metrics["thresholds"],
+        "attributes": {PERSPECTIVE[label]: label for label in LABELS},  # Perspective attribute -> our label
+        "label_sources": {label: LABEL_SOURCES[label] for label in LABELS},
         "max_length": max_length,
         "backbone": config["backbone"],
         "data_manifest_sha256": run["data_manifest_sha256"],
@@ -275,11 +277,10 @@ def export(
         import pandas as pd
 
         from train.plots import write_plots
-        from train.train import BENCHMARK
 
         val = pd.read_csv(run_dir / "val.csv", keep_default_na=False)
         probs = Classifier(read_info(out_dir)).predict_proba(val["text"].tolist())
-        write_plots(val, probs, metrics["thresholds"], out_dir / "plots", benchmark=BENCHMARK)
+        write_plots(val, probs, metrics["thresholds"], out_dir / "plots", benchmark=BENCHMARKS)
     from train.card import write_card
 
     write_card(out_dir, run_dir)

@@ -1,9 +1,10 @@
-"""Fine-tune a sequence-classification backbone on our two labels (toxic, hate), then export it to int8 ONNX.
+"""Fine-tune a sequence-classification backbone on our labels (toxic, hate, insult), then export it to int8 ONNX.
 
     python -m train.train                       # the default model: packaged MiniLM, all training data
     python -m train.train --limit 64 --max-steps 3 --run-dir runs/smoke     # a smoke test
     python -m train.train --backbone vinai/bertweet-base --device cuda --batch-size 64
     python -m train.train --augment-identity 0.5 --augment-obfuscate 0.2     # with augmentations (augment.py)
+    python -m train.train --extra-data corrections.csv     # moderators' corrections (`toxic corrections export`)
 
 The run directory is our experiment tracking: config.json, data_manifest.json, per-epoch metrics (history.json),
 metrics.json with thresholds, plots/*.png, checkpoint/ (best epoch, PyTorch) and onnx/ (the int8 export).
@@ -23,23 +24,31 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
-from toxic.data import LABELS, MISSING, build_splits, data_dir, manifest_hash, verify_manifest
+from toxic.data import (
+    BENCHMARKS,
+    LABELS,
+    MISSING,
+    build_splits,
+    data_dir,
+    manifest_hash,
+    read_extra,
+    remove_leaks,
+    verify_manifest,
+)
 from toxic.deobfuscate import Deobfuscator
+from toxic.eval.functional import load_half
+from toxic.eval.functional import sample as functional_sample
 from toxic.eval.metrics import best_threshold, binary_metrics
 from train.augment import augment_texts, template_texts
 from train.config import PACKAGED_BACKBONE, TrainConfig
 from train.plots import write_plots
 from train.remote import fetch_data, upload_dir
-
-BENCHMARK = {
-    "toxic": "tweeteval_offensive",
-    "hate": "tweeteval_hate",
-}  # the val split each label is judged on
 
 
 def resolve_backbone(name: str) -> str:
@@ -84,12 +93,29 @@ def pad(ids: list[list[int]], pad_id: int, device: torch.device) -> dict[str, to
     return {"input_ids": input_ids.to(device), "attention_mask": mask.to(device)}
 
 
-def masked_bce(logits: torch.Tensor, targets: torch.Tensor, smoothing: float) -> torch.Tensor:
-    """Binary cross-entropy averaged over the labels a row has; -1 targets contribute nothing."""
+def masked_bce(
+    logits: torch.Tensor, targets: torch.Tensor, smoothing: float, pos_weight: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Binary cross-entropy averaged over the labels a row has; -1 targets contribute nothing. ``pos_weight``
+    (one per label) weighs the positive term of each label's loss."""
     known = targets != MISSING
     soft = targets.clamp(min=0).float() * (1 - smoothing) + smoothing / 2
-    loss = nn.functional.binary_cross_entropy_with_logits(logits.float(), soft, reduction="none")
+    loss = nn.functional.binary_cross_entropy_with_logits(
+        logits.float(), soft, reduction="none", pos_weight=pos_weight
+    )
     return (loss * known).sum() / known.sum().clamp(min=1)
+
+
+def class_weights(targets: np.ndarray, how: str) -> np.ndarray | None:
+    """Per-label positive weights from the known training targets: ``sqrt`` = sqrt(negatives / positives),
+    ``balanced`` = negatives / positives, ``none`` = no weighting."""
+    if how == "none":
+        return None
+    known = targets != MISSING
+    pos = ((targets == 1) & known).sum(axis=0).clip(min=1)
+    neg = ((targets == 0) & known).sum(axis=0).clip(min=1)
+    ratio = neg / pos
+    return np.sqrt(ratio) if how == "sqrt" else ratio
 
 
 @torch.no_grad()
@@ -111,7 +137,7 @@ def evaluate(val, probs: np.ndarray, thresholds: dict[str, float] | None = None)
     """Per label, on its benchmark val split: macro-F1 at the threshold tuned on that split (or the given one)."""
     result = {}
     for j, label in enumerate(LABELS):
-        rows = (val["source"] == BENCHMARK[label]).to_numpy() & (val[label] != MISSING).to_numpy()
+        rows = (val["source"] == BENCHMARKS[label]).to_numpy() & (val[label] != MISSING).to_numpy()
         y, p = val[label].to_numpy()[rows], probs[rows, j]
         t = thresholds[label] if thresholds else best_threshold(y, p)
         result[label] = binary_metrics(y, p, t)
@@ -119,6 +145,10 @@ def evaluate(val, probs: np.ndarray, thresholds: dict[str, float] | None = None)
         result[f"{label}_all_sources"] = binary_metrics(val[label].to_numpy()[every], probs[every, j], t)
     result["score"] = float(np.mean([result[label]["macro_f1"] for label in LABELS]))
     return result
+
+
+def _labels_text(values) -> str:
+    return " ".join(f"{label}={v}" for label, v in zip(LABELS, values, strict=True))
 
 
 def git_commit() -> str:
@@ -155,6 +185,11 @@ def train(cfg: TrainConfig) -> Path:
         tr = tr.sample(n=min(cfg.limit, len(tr)), random_state=cfg.seed).reset_index(drop=True)
     if cfg.limit_val:
         val = val.groupby("source", group_keys=False).head(cfg.limit_val).reset_index(drop=True)
+    if cfg.extra_data:  # corrections: never a val text, so val stays the published benchmarks
+        extra = remove_leaks(read_extra(cfg.extra_data), val)
+        tr = pd.concat([tr[~tr["text"].isin(set(extra["text"]))], extra], ignore_index=True)
+        print(f"extra data: {len(extra)} rows from {cfg.extra_data}", flush=True)
+    functional = load_half("train", root / "functional") if cfg.augment_functional else None
 
     (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
     shutil.copy(root / "manifest.json", run_dir / "data_manifest.json")
@@ -164,6 +199,7 @@ def train(cfg: TrainConfig) -> Path:
         "device": str(device),
         "torch": torch.__version__,
         "train_rows": len(tr),
+        "train_rows_by_source": tr["source"].value_counts().to_dict(),
         "val_rows": len(val),
         "command": " ".join(sys.argv),
     }
@@ -195,8 +231,14 @@ def train(cfg: TrainConfig) -> Path:
     train_ids, val_ids = tok(tr["text"], "train"), tok(val["text"], "val")
     targets = torch.tensor(tr[list(LABELS)].to_numpy(), dtype=torch.long)
     lengths = np.array([len(x) for x in train_ids])
+    weights = class_weights(tr[list(LABELS)].to_numpy(), cfg.class_weights)
+    pos_weight = None if weights is None else torch.tensor(weights, dtype=torch.float32, device=device)
+    if weights is not None:
+        meta["pos_weight"] = dict(zip(LABELS, weights.round(3).tolist(), strict=True))
+        (run_dir / "run.json").write_text(json.dumps(meta, indent=2))
 
-    steps_per_epoch = math.ceil((len(train_ids) + cfg.augment_templates) / cfg.batch_size)
+    extra_rows = cfg.augment_templates + cfg.augment_functional
+    steps_per_epoch = math.ceil((len(train_ids) + extra_rows) / cfg.batch_size)
     total = min(cfg.max_steps or 10**9, steps_per_epoch * cfg.epochs)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     schedule = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup * total), total)
@@ -205,19 +247,28 @@ def train(cfg: TrainConfig) -> Path:
     history, best, step = [], None, 0
     for epoch in range(cfg.epochs):
         augmented, epoch_targets = None, targets
-        if cfg.augment_identity or cfg.augment_obfuscate or cfg.augment_templates:  # afresh each epoch
+        if cfg.augment_identity or cfg.augment_obfuscate or extra_rows:  # afresh each epoch
+            epoch_seed = cfg.seed * 1000 + epoch
             texts, augmented = augment_texts(
-                tr["text"].tolist(), cfg.augment_identity, cfg.augment_obfuscate, seed=cfg.seed * 1000 + epoch
+                tr["text"].tolist(), cfg.augment_identity, cfg.augment_obfuscate, seed=epoch_seed
             )
-            extra, extra_labels = template_texts(cfg.augment_templates, seed=cfg.seed * 1000 + epoch)
+            extra, extra_labels = template_texts(cfg.augment_templates, seed=epoch_seed)
+            if functional is not None:
+                more, more_labels = functional_sample(functional, cfg.augment_functional, LABELS, epoch_seed)
+                augmented["examples"] += [
+                    [t, "functional: " + _labels_text(y)]
+                    for t, y in zip(more[:10], more_labels, strict=False)
+                ]
+                extra, extra_labels = extra + more, list(extra_labels) + more_labels
             texts += extra
             epoch_targets = torch.cat(
                 [targets, torch.tensor(extra_labels, dtype=torch.long).reshape(-1, len(LABELS))]
             )
-            augmented["templates"] = len(extra)
+            augmented["templates"] = cfg.augment_templates
+            augmented["functional"] = len(extra) - cfg.augment_templates
             augmented["examples"] += [
-                [t, f"template: toxic={a} hate={b}"]
-                for t, (a, b) in zip(extra[:10], extra_labels[:10], strict=True)
+                [t, "template: " + _labels_text(y)]
+                for t, y in zip(extra[:10], extra_labels[:10], strict=True)
             ]
             train_ids = tok(texts, f"epoch {epoch + 1} train")
             lengths = np.array([len(x) for x in train_ids])
@@ -233,7 +284,7 @@ def train(cfg: TrainConfig) -> Path:
         for batch in bar:
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 logits = model(**pad([train_ids[i] for i in batch], tokenizer.pad_token_id, device)).logits
-            loss = masked_bce(logits, epoch_targets[batch].to(device), cfg.label_smoothing)
+            loss = masked_bce(logits, epoch_targets[batch].to(device), cfg.label_smoothing, pos_weight)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -278,7 +329,7 @@ def train(cfg: TrainConfig) -> Path:
     (run_dir / "metrics.json").write_text(
         json.dumps({"best_epoch": best["epoch"], "thresholds": thresholds, "val": final}, indent=2)
     )
-    write_plots(val, probs, thresholds, run_dir / "plots", benchmark=BENCHMARK)
+    write_plots(val, probs, thresholds, run_dir / "plots", benchmark=BENCHMARKS)
     val.to_csv(run_dir / "val.csv", index=False)
     print(f"best epoch {best['epoch']}: " + json.dumps({k: round(final[k]["macro_f1"], 4) for k in LABELS}))
 

@@ -1,1 +1,1 @@
-"""Evaluation: metrics, calibration, perturbations and the evaluation suite (extra: eval)."""
+"""Evaluation: metrics, calibration, perturbations, our functional suite and the evaluation suite (extra: eval)."""

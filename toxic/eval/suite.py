@@ -3,7 +3,10 @@
 Sections (each a plain dict per model, JSON-ready; ``train/evaluate.py`` writes them out with plots):
 
 - ``val``: per label on its benchmark val split, macro-F1 at the model's own threshold and at the threshold
-  tuned on that split, ROC-AUC, PR-AUC; calibration (ECE with 15 bins, Brier, reliability bins);
+  tuned on that split, ROC-AUC, PR-AUC; calibration (ECE with 15 bins, Brier, reliability bins). A model without
+  a label (an older model has no ``insult``) is scored on it with a stand-in (``PROXIES``), named in ``scored_by``;
+- ``functional``: our functional suite's evaluation half (:mod:`toxic.eval.functional`), accuracy per
+  functionality and label at the model's thresholds, and the share of insults at individuals scored as ``hate``;
 - ``bias``: bias madlibs, per-identity Subgroup / BPSN / BNSP AUC and the final bias score (evaluation only);
 - ``ruddit``: Ruddit ROC-AUC (``offensiveness_score > 0``) and Spearman, read from its path, never copied;
 - ``robustness``: macro-F1 at the model's own threshold on val texts perturbed by each :mod:`toxic.eval.perturb` kind,
@@ -26,12 +29,15 @@ from sklearn.metrics import f1_score
 
 from toxic.data import DEFAULT_RUDDIT, LABELS, benchmark_val, load_bias_madlibs, load_ruddit
 from toxic.errors import DataError
+from toxic.eval import functional
 from toxic.eval.evaluate import bias_report, ruddit_metrics
 from toxic.eval.metrics import best_threshold, binary_metrics
 from toxic.eval.perturb import KINDS, perturb_all
 
-SECTIONS = ("val", "bias", "ruddit", "robustness", "speed")
+SECTIONS = ("val", "functional", "bias", "ruddit", "robustness", "speed")
 ECE_BINS = 15
+# A label a model lacks is scored with these of its outputs instead (insult: an older model's toxic, then hate).
+PROXIES = {"insult": ("toxic", "hate")}
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class SuiteData:
     perturbed: dict[str, dict[str, list[str]]]  # kind -> label -> texts, row-aligned with robust[label]
     robust: dict[str, pd.DataFrame]
     speed_texts: list[str]
+    functional: list[functional.Case]
 
     @classmethod
     def load(cls, cfg: SuiteConfig) -> SuiteData:
@@ -93,17 +100,24 @@ class SuiteData:
             }
         everything = pd.concat([full[label][["text"]] for label in LABELS], ignore_index=True)
         speed = _sample(everything, cfg.rows("speed"), cfg.seed)["text"].tolist()
-        return cls(val, bias, ruddit, note, perturbed, robust, speed)
+        cases = functional.expand(functional.load_half("eval")) if "functional" in cfg.sections else []
+        return cls(val, bias, ruddit, note, perturbed, robust, speed, cases)
+
+
+def scored_by(clf, label: str) -> str | None:
+    """The model output a label is scored with: the label itself, else its first stand-in the model has."""
+    return next((name for name in (label, *PROXIES.get(label, ())) if name in clf.labels), None)
 
 
 def _probs(clf, texts_by_label: dict[str, list[str]]) -> dict[str, np.ndarray]:
     """Each label's probability on its own texts, one predict call per label. Separate calls on purpose: the int8
     model quantizes activations per batch, so a text's probability moves a little with its batch-mates (mean
     |dp| ~0.01); scoring each val split alone matches ``toxic eval`` and ``train/calibrate.py``."""
-    return {
-        label: clf.predict_proba(texts_by_label[label])[:, j] if texts_by_label[label] else np.zeros(0)
-        for j, label in enumerate(LABELS)
-    }
+    out = {}
+    for label, texts in texts_by_label.items():
+        column = clf.labels.index(scored_by(clf, label))
+        out[label] = clf.predict_proba(texts)[:, column] if texts else np.zeros(0)
+    return out
 
 
 def reliability_bins(y: np.ndarray, p: np.ndarray, bins: int = ECE_BINS) -> list[dict]:
@@ -121,18 +135,34 @@ def reliability_bins(y: np.ndarray, p: np.ndarray, bins: int = ECE_BINS) -> list
 
 
 def val_section(clf, data: SuiteData) -> tuple[dict, dict]:
-    """(val, calibration) per label."""
-    probs = _probs(clf, {label: data.val[label]["text"].tolist() for label in LABELS})
+    """(val, calibration) per label; a label the model lacks is scored with its stand-in, without calibration."""
+    scorable = [label for label in LABELS if scored_by(clf, label)]
+    probs = _probs(clf, {label: data.val[label]["text"].tolist() for label in scorable})
     val, calibration = {}, {}
-    for label in LABELS:
+    for label in scorable:
         y, p = data.val[label]["label"].to_numpy(), probs[label]
-        own = binary_metrics(y, p, clf.thresholds[label])
+        by = scored_by(clf, label)
+        own = binary_metrics(y, p, clf.thresholds[by])
         tuned = best_threshold(y, p)
         val[label] = {
             **{k: own[k] for k in ("n", "threshold", "macro_f1", "accuracy", "roc_auc", "pr_auc")},
             "tuned_threshold": tuned,
             "tuned_macro_f1": binary_metrics(y, p, tuned)["macro_f1"],
+            "scored_by": by,
         }
+        if by != label:  # every stand-in the model has, each at its own tuned threshold
+            texts = data.val[label]["text"].tolist()
+            all_probs = clf.predict_proba(texts)
+            val[label]["stand_ins"] = {
+                alt: {
+                    "roc_auc": binary_metrics(y, q, 0.5)["roc_auc"],
+                    "tuned_macro_f1": binary_metrics(y, q, best_threshold(y, q))["macro_f1"],
+                }
+                for alt in PROXIES[label]
+                if alt in clf.labels
+                for q in [all_probs[:, clf.labels.index(alt)]]
+            }
+            continue
         calibration[label] = {
             "ece": own["ece"],
             "brier": own["brier"],
@@ -140,6 +170,17 @@ def val_section(clf, data: SuiteData) -> tuple[dict, dict]:
             "calibrated": label in clf.info.calibration,
         }
     return val, calibration
+
+
+def functional_section(clf, data: SuiteData) -> dict:
+    """Our functional suite's evaluation half at the model's own thresholds (its own labels only)."""
+    probs = clf.predict_proba([case.text for case in data.functional])
+    report = functional.score(data.functional, probs, list(clf.labels), clf.thresholds)
+    if "hate" in clf.labels:  # insults at one person, no identity named: how many cross the hate threshold
+        rows = [i for i, case in enumerate(data.functional) if case.functionality == "abuse_individual"]
+        hate = probs[rows, clf.labels.index("hate")]
+        report["individual_abuse_over_hate_threshold"] = float((hate >= clf.thresholds["hate"]).mean())
+    return report
 
 
 def bias_section(clf, data: SuiteData) -> dict:
@@ -163,6 +204,8 @@ def ruddit_section(clf, data: SuiteData) -> dict:
 
 
 def robustness_section(clf, data: SuiteData) -> dict:
+    labels = [label for label in LABELS if label in clf.labels]
+
     def f1s(texts: dict[str, list[str]]) -> dict[str, float]:
         probs = _probs(clf, texts)
         return {
@@ -174,25 +217,25 @@ def robustness_section(clf, data: SuiteData) -> dict:
                     zero_division=0,
                 )
             )
-            for label in LABELS
+            for label in labels
         }
 
-    clean = f1s({label: data.robust[label]["text"].tolist() for label in LABELS})
+    clean = f1s({label: data.robust[label]["text"].tolist() for label in labels})
     kinds = {}
     for kind in KINDS:
-        f1 = f1s(data.perturbed[kind])
+        f1 = f1s({label: data.perturbed[kind][label] for label in labels})
         kinds[kind] = {
-            label: {"macro_f1": f1[label], "drop": 100 * (clean[label] - f1[label])} for label in LABELS
+            label: {"macro_f1": f1[label], "drop": 100 * (clean[label] - f1[label])} for label in labels
         }
-    drops = [(kinds[k][label]["drop"], k, label) for k in KINDS for label in LABELS]
+    drops = [(kinds[k][label]["drop"], k, label) for k in KINDS for label in labels]
     worst = max(drops)
     return {
-        "n": {label: len(data.robust[label]) for label in LABELS},
+        "n": {label: len(data.robust[label]) for label in labels},
         "clean_macro_f1": clean,
         "kinds": kinds,
         "mean_drop": float(np.mean([d for d, _, _ in drops])),
         "mean_drop_per_label": {
-            label: float(np.mean([kinds[k][label]["drop"] for k in KINDS])) for label in LABELS
+            label: float(np.mean([kinds[k][label]["drop"] for k in KINDS])) for label in labels
         },
         "worst_drop": {
             "drop": worst[0],
@@ -222,7 +265,12 @@ def run_suite(classifiers: dict, cfg: SuiteConfig, log=print) -> dict[str, dict]
     data = SuiteData.load(cfg)
     log(f"data ready in {time.perf_counter() - started:.0f} s")
     results: dict[str, dict] = {name: {} for name in classifiers}
-    sections = {"bias": bias_section, "ruddit": ruddit_section, "robustness": robustness_section}
+    sections = {
+        "functional": functional_section,
+        "bias": bias_section,
+        "ruddit": ruddit_section,
+        "robustness": robustness_section,
+    }
     for name, clf in classifiers.items():
         for section in cfg.sections:
             t0 = time.perf_counter()
