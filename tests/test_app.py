@@ -256,9 +256,10 @@ def test_the_app_process_never_loads_matplotlib(app_process):
 
 
 @linux_only
-def test_the_app_process_loads_pyarrow_only_for_the_drift_tab(app_process):
-    """pandas imports pyarrow (~30 MB) at its own import; ``python app.py`` keeps it out until the Drift tab reads
-    the model's reference profile, and then the report works (toxic/serve/startup.py)."""
+def test_the_app_process_never_loads_pyarrow_or_evidently(app_process):
+    """pandas imports pyarrow (~30 MB) at its own import and Evidently adds ~150 MB more: ``python app.py`` keeps
+    both out (toxic/serve/startup.py), and the Drift tab's report runs in a child process that has them
+    (toxic/monitor/drift_job.py). The report works and the app's process still has neither mapped."""
     from toxic.data import benchmark_val
     from toxic.serve.client import gradio_client
 
@@ -268,7 +269,8 @@ def test_the_app_process_loads_pyarrow_only_for_the_drift_tab(app_process):
     summary, *_ = client.predict(50, "", "", api_name="/drift")
     after = Path(f"/proc/{app_process.proc.pid}/maps").read_text()
     assert "site-packages/pandas/" in before and "site-packages/pyarrow/" not in before
-    assert "dataset drift" in summary and "site-packages/pyarrow/" in after
+    assert "dataset drift" in summary
+    assert "site-packages/pyarrow/" not in after and "site-packages/evidently/" not in after
 
 
 def test_gradio_event_history_is_bounded_unless_the_user_sets_it(tmp_path):

@@ -244,7 +244,11 @@ def report_from_log(
 ) -> DriftResult:
     """Read a window of ``log`` (a :class:`toxic.monitor.predlog.PredictionLog`), profile it with ``clf`` and compare it
     with ``reference``. Raises :class:`DriftError` for an empty or too small window."""
-    window = log.read(last=last, since=since, until=until)
+    return report_from_window(log.read(last=last, since=since, until=until), clf, reference, seed=seed)
+
+
+def report_from_window(window: pd.DataFrame, clf, reference: pd.DataFrame, seed: int = 0) -> DriftResult:
+    """:func:`report_from_log` on a window already read (``PredictionLog.read()``)."""
     check_window(len(window))
     current, notes = current_frame(clf, window, seed=seed)
     versions = sorted(set(window["version"]))
