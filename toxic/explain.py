@@ -32,16 +32,3 @@ def word_weights(clf, text: str, label: str = "toxic", max_words: int = 128) -> 
     log_odds = np.log(probs / (1 - probs))
     weights = log_odds[0] - log_odds[1:]
     return [(w, round(float(weights[i]), 3) if i < n else 0.0) for i, w in enumerate(words)]
-
-
-def for_highlight(weights: list[tuple[str, float]]) -> list[tuple[str, float | None]]:
-    """Word weights scaled into [-1, 1] with spaces between, as ``gr.HighlightedText`` draws them."""
-    if not weights:
-        return []
-    top = max(abs(w) for _, w in weights) or 1.0
-    out: list[tuple[str, float | None]] = []
-    for i, (word, w) in enumerate(weights):
-        if i:
-            out.append((" ", None))
-        out.append((word, round(w / top, 3) if abs(w) >= MIN_SHOWN else None))
-    return out

@@ -74,6 +74,7 @@ def build_app(demo: gr.Blocks, service: Service) -> FastAPI:
         auth=auth,
         show_error=True,
         footer_links=["api", "gradio"],
+        enable_monitoring=False,  # /monitoring would publish Gradio's traffic summary; /metrics has ours
     )
 
 

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from toxic.batch import ScoreSummary, score_file
 from toxic.classifier import Classifier
@@ -56,13 +55,22 @@ class Service:
             )
         return text
 
-    def score(self, texts: list[str], source: str) -> tuple[np.ndarray, np.ndarray]:
-        """Probabilities and decisions for texts, counted in /metrics and written to the prediction log."""
+    def score(
+        self,
+        texts: list[str],
+        source: str,
+        *,
+        thresholds: dict[str, float] | None = None,
+        store: bool = True,
+        request_id: str | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and decisions for texts, counted in /metrics and written to the prediction log (unless
+        ``store`` is False). Decisions are taken at ``thresholds`` (label -> float) when given, else the model's."""
         texts = [self.check_text(t) for t in texts]
         probs = self.clf.predict_proba(texts)
-        decisions = self.clf.decide(probs)
+        decisions = self.clf.decide(probs, thresholds)
         telemetry.count(self.labels, decisions)
-        if self.log is not None:
+        if self.log is not None and store:
             self.log.record_many(
                 texts, probs, decisions, self.clf.info.model_id, self.clf.info.version, source=source
             )
@@ -128,8 +136,17 @@ class Service:
 
     # --- feedback ----------------------------------------------------------------------------------------------
 
-    def flag(self, text: str, scores: dict, correction: str) -> Path:
-        """Append a user's correction to ``flag_dir/corrections.csv`` (future training data)."""
+    def flag(
+        self,
+        text: str,
+        scores: dict,
+        correction: str,
+        *,
+        prediction_id: str | None = None,
+        source: str = "ui",
+    ) -> Path:
+        """Append a user's correction to ``flag_dir/corrections.csv`` (future training data). ``prediction_id``
+        is the request id of the prediction it corrects."""
         if not text or not text.strip():
             raise InputError("nothing to flag: classify a text first")
         if not correction:
@@ -182,15 +199,6 @@ class Service:
             "deobfuscate": self.clf.deobfuscator is not None,
             "uptime_s": round(time.time() - self.started, 1),
         }
-
-
-def histogram_frame(summary: ScoreSummary) -> pd.DataFrame:
-    """Score histogram rows (bin, label, count) for a bar plot."""
-    rows = []
-    for label, counts in summary.histogram.items():
-        for i, c in enumerate(counts):
-            rows.append({"score": f"{i / 10:.1f}-{(i + 1) / 10:.1f}", "label": label, "texts": int(c)})
-    return pd.DataFrame(rows)
 
 
 def open_log_or_warn(settings: Settings):
