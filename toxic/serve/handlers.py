@@ -128,12 +128,14 @@ class Classify:
         return self.explanation(state["text"], label) if state else ""
 
     def rethreshold(self, state: dict, *thresholds: float):
-        """A slider moved: the verdict at the new thresholds, at once, and the thresholds as used."""
+        """A slider moved: the verdict at the new thresholds, at once, and a threshold out of range clamped.
+        What needs no change is left alone, so that a late answer never undoes a newer one."""
         chosen = self.thresholds(thresholds)
+        shown = [gr.skip() if v == raw else v for v, raw in zip(chosen.values(), thresholds, strict=True)]
         if not state:
-            return "", *chosen.values()
+            return gr.skip(), *shown
         read_as = self.service.read_as(state["text"])
-        return views.verdict(state["scores"], chosen, read_as), *chosen.values()
+        return views.verdict(state["scores"], chosen, read_as), *shown
 
     def report(self, text: str, state: dict, correction: str) -> str:
         """A moderator reports a mistake: saved with the scores of the text they saw, linked to its prediction."""
