@@ -95,7 +95,12 @@ def classify_tab(service: Service) -> None:
     # Gradio's own check would refuse the event
     for trigger in (go.click, text.submit):
         trigger(**clear(outputs[:4])).then(
-            user_error(ui.classify), [text, explain_label, *sliders], outputs, preprocess=False, **PRIVATE
+            user_error(ui.classify),
+            [text, explain_label, *sliders],
+            outputs,
+            preprocess=False,
+            show_progress_on=verdict,  # one place for progress and an error, not a badge on every output
+            **PRIVATE,
         )
     for slider in sliders:
         slider.change(
@@ -136,9 +141,14 @@ def batch_tab(service: Service) -> None:
         ]
     preview = gr.Dataframe(label="Most toxic rows (row: the row's number in the file)", wrap=True)
     results = [scored, summary, preview, *hists]
-    upload.change(user_error(ui.columns), upload, [column, *results], **PRIVATE)
+    upload.change(user_error(ui.columns), upload, [column, *results], show_progress_on=column, **PRIVATE)
     run.click(**clear(results)).then(
-        user_error(ui.score), [upload, column], results, api_name="score_csv", concurrency_limit=2
+        user_error(ui.score),
+        [upload, column],
+        results,
+        api_name="score_csv",
+        concurrency_limit=2,
+        show_progress_on=summary,  # one place for progress and an error, not a badge on every output
     )
 
 
@@ -203,6 +213,7 @@ def drift_tab(service: Service) -> None:
         [summary, per_hour, rates, report],
         api_name="drift",
         concurrency_limit=1,
+        show_progress_on=summary,
     )
 
 
