@@ -140,6 +140,10 @@ def test_the_api_page_documents_what_the_endpoints_take(app_server):
     assert set(info) == {"/classify", "/classify_batch", "/explain", "/score_csv", "/drift"}
     assert [p["python_type"]["type"] for p in info["/classify"]["parameters"]] == ["str"]
     assert [p["python_type"]["type"] for p in info["/classify_batch"]["parameters"]] == ["list[str]"]
+    returns = {name: [r["python_type"]["type"] for r in info[name]["returns"]] for name in info}
+    assert returns["/classify"] == ["dict(str, float | list[str])"]
+    assert returns["/classify_batch"] == ["list[dict(str, float | list[str])]"]
+    assert returns["/explain"] == ["list[list[str | float]]"]
     file, column = info["/score_csv"]["parameters"]
     assert file["example_input"]["path"] == "comments.csv" and column["python_type"]["type"] == "str | None"
     labels = [r["label"] for endpoint in info.values() for r in endpoint["returns"]]

@@ -4,8 +4,6 @@ Handlers take and return component values. A :class:`ToxicError` becomes a ``gr.
 UI clears an event's outputs before the event runs, so a failed job never leaves the last job's results on screen.
 """
 
-from __future__ import annotations
-
 import functools
 import uuid
 from pathlib import Path
@@ -17,6 +15,9 @@ from toxic.errors import InputError, ToxicError
 from toxic.serve import views
 from toxic.serve.service import Service
 
+# One classification, as the API returns it: each label's probability, and "labels": those over threshold. Real
+# types, not strings (no ``from __future__ import annotations`` here): gr.api documents the return annotation as is.
+Result = dict[str, float | list[str]]
 DRIFT_WINDOW = (30, 100_000, 2000)  # least, most and default predictions in a drift window
 
 
@@ -40,7 +41,7 @@ class Api:
     def __init__(self, service: Service) -> None:
         self.service = service
 
-    def classify(self, text: str) -> dict:
+    def classify(self, text: str) -> Result:
         """Classify a comment: the probability of each label (toxic, hate) and the labels at or over the model's
         thresholds. Concurrent callers share one forward pass.
 
@@ -49,7 +50,7 @@ class Api:
         """
         return self.service.classify([text])[0]
 
-    def classify_batch(self, texts: list[str]) -> list[dict]:
+    def classify_batch(self, texts: list[str]) -> list[Result]:
         """Classify a list of comments; one result per text, in order.
 
         Args:
@@ -59,7 +60,7 @@ class Api:
             raise InputError("texts must be a list of strings")
         return self.service.classify(texts)
 
-    def explain(self, text: str, label: str = "toxic") -> list[tuple[str, float]]:
+    def explain(self, text: str, label: str = "toxic") -> list[list[str | float]]:
         """Which words drove the score: each word's weight is how much the label's log-odds, log(p / (1 - p)),
         drop without it (positive: the word pushed the score up).
 
@@ -67,14 +68,16 @@ class Api:
             text: the comment to explain
             label: toxic or hate
         """
-        return self.service.explain(text, label)
+        return [
+            [word, weight] for word, weight in self.service.explain(text, label)
+        ]  # [word, weight] in JSON
 
     def classify_batched(self):
         """/classify with batching: Gradio hands over the texts of concurrent callers as one list and expects a
         list of results back. Documented as :meth:`classify`: each caller sends one text and gets one result."""
 
         @functools.wraps(self.classify)
-        def classify(texts: list[str]) -> list[list[dict]]:
+        def classify(texts: list[str]) -> list[list[Result]]:
             return [self.service.classify(texts)]
 
         return classify
