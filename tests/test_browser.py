@@ -189,10 +189,12 @@ def test_every_label_can_be_explained(page):
 def test_reporting_a_mistake(page, app_server):
     page.get_by_role("tab", name="Classify").click()
     page.get_by_text("Wrong? Report a mistake").click()
-    page.get_by_role("radio", name="not toxic").check()
     page.get_by_role("button", name="Report this mistake").click()  # nothing classified yet
     expect_error(page, "classify a text first")
     classify(page, "what a fucking great game lol")
+    page.get_by_role("button", name="Report this mistake").click()  # no answer chosen
+    expect_error(page, "choose the right answer first")
+    page.get_by_role("radio", name="not toxic").check()
     page.get_by_label("Comment", exact=True).fill("what a great game")  # edited after classifying
     page.get_by_role("button", name="Report this mistake").click()
     expect_error(page, "changed after it was classified")

@@ -144,6 +144,8 @@ class Classify:
         """A moderator reports a mistake: saved with the scores of the text they saw, linked to its prediction."""
         if not state:
             raise InputError("nothing to report: classify a text first")
+        if not correction:
+            raise InputError("choose the right answer first, then report the mistake")
         if text != state["text"]:
             raise InputError(
                 "the comment changed after it was classified: classify it again, then report the mistake"
