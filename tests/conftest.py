@@ -69,7 +69,7 @@ def app_server(tmp_path_factory):
     (1 MB uploads, 5,000 rows) so the limit cases are cheap to hit."""
     import dataclasses
 
-    import app
+    from toxic.serve.launch import build_for_process
     from toxic.serve.server import BackgroundServer, build_app
     from toxic.serve.service import Service, open_log_or_warn
     from toxic.settings import Settings
@@ -83,9 +83,9 @@ def app_server(tmp_path_factory):
         log=str(state / "predictions.sqlite"),
     )
     service = Service(settings, log=open_log_or_warn(settings))
-    cache = state / "cached_examples"  # a fresh examples cache: the test proves the app fills it at start
+    cache = state / "cached_examples"  # a fresh examples cache: the test proves the app fills it at first use
     os.environ["GRADIO_EXAMPLES_CACHE"] = str(cache)
-    demo = app.build(service)
+    demo = build_for_process(service)
     server = BackgroundServer(build_app(demo, service), "127.0.0.1", free_port()).start(timeout=120)
     server.service = service
     server.examples_cache = cache

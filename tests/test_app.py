@@ -39,10 +39,10 @@ def test_classify_batch(client):
 
 def test_examples_are_not_computed_at_start(tmp_path, monkeypatch):
     """Examples are cached at first use (the browser test clicks one and checks its cache): computing all eight at
-    start held start-up by ~1.2 s and ~50 MB. After build the environment is as it was: only the Examples saw the
-    folder keyed by model and examples."""
-    import app
+    start held start-up by ~1.2 s and ~50 MB. Process set-up names their cache folder for the model and the
+    examples, under the user's GRADIO_EXAMPLES_CACHE; building the UI changes no environment."""
     from tests.app_process import free_port
+    from toxic.serve.launch import build_for_process
     from toxic.serve.server import BackgroundServer, build_app
     from toxic.serve.service import Service
     from toxic.settings import Settings
@@ -50,11 +50,18 @@ def test_examples_are_not_computed_at_start(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     monkeypatch.setenv("GRADIO_EXAMPLES_CACHE", str(cache))
     service = Service(Settings.from_env(), log=None)
-    server = BackgroundServer(build_app(app.build(service), service), "127.0.0.1", free_port()).start(60)
+    demo = build_for_process(service)
+    keyed = Path(os.environ["GRADIO_EXAMPLES_CACHE"])
+    assert keyed.parent == cache and len(keyed.name) == 16
+    server = BackgroundServer(build_app(demo, service), "127.0.0.1", free_port()).start(60)
     try:
         assert httpx.get(server.url + "/healthz").json()["ready"]
         assert not list(cache.glob("**/log.csv"))
-        assert os.environ["GRADIO_EXAMPLES_CACHE"] == str(cache)
+        environ = dict(os.environ)
+        import app
+
+        app.build(service)
+        assert dict(os.environ) == environ
     finally:
         server.stop()
 
@@ -94,13 +101,18 @@ def test_score_csv(client, tmp_path):
     pd.DataFrame(
         {"id": [1, 2, 3], "body": ["You are a disgusting idiot.", '=HYPERLINK("http://x","x")', ""]}
     ).to_csv(src, index=False)
-    out, summary, preview, _ = client.predict(handle_file(str(src)), None, api_name="/score_csv")
+    out, summary, preview, *histograms = client.predict(handle_file(str(src)), None, api_name="/score_csv")
     scored = pd.read_csv(out, keep_default_na=False)
     assert list(scored.columns) == ["id", "body", "toxic", "hate", "toxic_label", "hate_label"]
     assert scored["toxic_label"].tolist() == [1, 0, 0] and scored["body"][1].startswith("'=")
-    assert "Scored **3** rows" in summary
-    top = preview["data"][0]  # the preview shows 3 decimals, not float32 noise (0.9210000038146973)
-    assert top[0] == "You are a disgusting idiot." and all(v == round(v, 3) for v in top[1:])
+    assert "Scored **3** rows" in summary and "Over threshold: **toxic**: 1 (33.3%)" in summary
+    # the preview keeps the row number and the id, and shows 3 decimals, not float32 noise (0.9210000038146973)
+    assert preview["headers"] == ["row", "id", "body", "toxic", "hate"]
+    top = preview["data"][0]
+    assert top[:3] == [1, "1", "You are a disgusting idiot."] and all(v == round(v, 3) for v in top[3:])
+    # one histogram per label, each counting every row once
+    assert len(histograms) == 2
+    assert [sum(row[1] for row in h["data"]) for h in histograms] == [3, 3]
 
 
 def test_healthz_metrics_and_rest(app_server):
@@ -118,6 +130,25 @@ def test_healthz_metrics_and_rest(app_server):
         "toxic_request_latency_seconds_bucket" in metrics
         and 'toxic_predictions_total{label="toxic"}' in metrics
     )
+
+
+def test_the_api_page_documents_what_the_endpoints_take(app_server):
+    """ "Use via API" is generated from /gradio_api/info: /classify takes one text (batching is the server's
+    business), /score_csv's example is a comments file, every output has a name, and no latency figures are
+    published (Gradio's /monitoring summary showed "p50: 0 ms"; /metrics has ours)."""
+    info = httpx.get(app_server.url + "/gradio_api/info").json()["named_endpoints"]
+    assert set(info) == {"/classify", "/classify_batch", "/explain", "/score_csv", "/drift"}
+    assert [p["python_type"]["type"] for p in info["/classify"]["parameters"]] == ["str"]
+    assert [p["python_type"]["type"] for p in info["/classify_batch"]["parameters"]] == ["list[str]"]
+    returns = {name: [r["python_type"]["type"] for r in info[name]["returns"]] for name in info}
+    assert returns["/classify"] == ["dict(str, float | list[str])"]
+    assert returns["/classify_batch"] == ["list[dict(str, float | list[str])]"]
+    assert returns["/explain"] == ["list[list[str | float]]"]
+    file, column = info["/score_csv"]["parameters"]
+    assert file["example_input"]["path"] == "comments.csv" and column["python_type"]["type"] == "str | None"
+    labels = [r["label"] for endpoint in info.values() for r in endpoint["returns"]]
+    assert all(label and not label.startswith("value_") for label in labels), labels
+    assert httpx.get(app_server.url + "/monitoring/summary").status_code == 403
 
 
 def test_the_app_sends_no_analytics(app_server):
@@ -229,8 +260,10 @@ def test_predictions_are_logged_and_the_drift_tab_reports(client, app_server):
 
 
 def test_drift_window_too_small_is_a_clear_message(client):
-    with pytest.raises(AppError, match="needs at least"):
+    with pytest.raises(AppError, match="less than minimum value 30"):
         client.predict(10, "", "", api_name="/drift")  # at least 30 are needed
+    with pytest.raises(AppError, match="enter how many"):
+        client.predict(None, "", "", api_name="/drift")  # a cleared number box
 
 
 @pytest.fixture(scope="module")
@@ -279,8 +312,8 @@ def test_gradio_event_history_is_bounded_unless_the_user_sets_it(tmp_path):
     and re-summarises every 100 (200 calls/s, steady); a value the user sets wins. The attribute names are
     Gradio's: if they change, this test says the bound may no longer hold."""
     code = (
-        "import app; from toxic.serve.service import Service; from toxic.settings import Settings; "
-        "q = app.build(Service(Settings.from_env(), log=None))._queue; "
+        "from toxic.serve.launch import build_for_process; from toxic.serve.service import Service; "
+        "from toxic.settings import Settings; q = build_for_process(Service(Settings.from_env(), log=None))._queue; "
         "print(q.ANALYTICS_MAX_EVENTS, q.ANAYLTICS_CACHE_FREQUENCY)"
     )
     for env, expected in (({}, "1000 100"), ({"GRADIO_ANALYTICS_MAX_EVENTS": "50"}, "50 100")):

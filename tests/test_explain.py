@@ -2,12 +2,13 @@
 
 import math
 
-from toxic.explain import MIN_SHOWN, for_highlight, word_weights
+from toxic.explain import MIN_SHOWN, word_weights
+from toxic.serve.views import colour
 
 
 def shown(weights):
-    """The words ``gr.HighlightedText`` colours."""
-    return [word for word, w in for_highlight(weights) if w is not None]
+    """The words the UI colours."""
+    return [word for word, w in weights if colour(w) != "transparent"]
 
 
 def test_every_insult_counts_even_when_the_score_is_saturated(clf):
@@ -35,7 +36,7 @@ def test_weights_are_plain_rounded_floats_over_every_word(clf):
     assert [w for w, _ in weights] == text.split()
     assert all(type(w) is float and math.isfinite(w) and w == round(w, 3) for _, w in weights)
     assert max(weights, key=lambda x: x[1])[0] == "illegal"
-    assert word_weights(clf, "   ", "toxic") == [] and for_highlight([]) == []
+    assert word_weights(clf, "   ", "toxic") == []
 
 
 def test_long_texts_explain_their_first_words_only(clf):

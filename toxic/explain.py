@@ -56,16 +56,3 @@ def _explained(words: list[str], max_words: int) -> int:
             break
         n += 1
     return n
-
-
-def for_highlight(weights: list[tuple[str, float]]) -> list[tuple[str, float | None]]:
-    """Word weights scaled into [-1, 1] with spaces between, as ``gr.HighlightedText`` draws them."""
-    if not weights:
-        return []
-    top = max(abs(w) for _, w in weights) or 1.0
-    out: list[tuple[str, float | None]] = []
-    for i, (word, w) in enumerate(weights):
-        if i:
-            out.append((" ", None))
-        out.append((word, round(w / top, 3) if abs(w) >= MIN_SHOWN else None))
-    return out

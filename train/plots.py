@@ -1,4 +1,11 @@
-"""PNG plots of a run on val: ROC and PR curves, confusion matrices and score histograms, one file each."""
+"""PNG plots of a run on val: ROC and PR curves, confusion matrices and score histograms, one file each.
+
+    python -m train.plots models/default    # redraw a model folder's plots/ from the model, at its thresholds
+
+Training draws them at the thresholds tuned on the PyTorch model; calibration (train/calibrate) then moves the
+thresholds a model ships with, so a released model's plots are redrawn from the model itself: what the app serves,
+calibration included, at the thresholds in its toxic.json.
+"""
 
 from __future__ import annotations
 
@@ -59,3 +66,41 @@ def write_plots(
         fig.tight_layout()
         fig.savefig(out / f"{name}.png", dpi=110)
         plt.close(fig)
+
+
+def plots_from_model(model_dir: Path) -> Path:
+    """Redraw ``model_dir/plots`` from the exported model on each label's benchmark val split, at the thresholds
+    in its toxic.json."""
+    import pandas as pd
+
+    from toxic.classifier import Classifier
+    from toxic.data import benchmark_val
+
+    clf = Classifier.load(str(model_dir))
+    frames = []
+    for label in LABELS:
+        val = benchmark_val(label)
+        frame = pd.DataFrame({"text": val["text"], "source": f"{label} benchmark"})
+        for other in LABELS:
+            frame[other] = val["label"].to_numpy() if other == label else MISSING
+        frames.append(frame)
+    val = pd.concat(frames, ignore_index=True)
+    probs = clf.predict_proba(val["text"].tolist())
+    out = Path(model_dir) / "plots"
+    write_plots(val, probs, clf.thresholds, out, benchmark={label: f"{label} benchmark" for label in LABELS})
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Redraw a model folder's plots at the thresholds it ships with."
+    )
+    parser.add_argument("model_dir", type=Path)
+    args = parser.parse_args(argv)
+    print(f"wrote {plots_from_model(args.model_dir)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import gradio as gr
+
 from toxic.serve.service import Service, open_log_or_warn
-from toxic.serve.ui import build
+from toxic.serve.startup import configure_gradio
+from toxic.serve.ui import build, example_texts
 from toxic.settings import Settings
+
+
+def build_for_process(service: Service) -> gr.Blocks:
+    """The UI, after the process-wide Gradio settings it relies on (toxic/serve/startup.py)."""
+    info = service.clf.info
+    configure_gradio(info.path, info.model_id, info.version, list(example_texts()))
+    return build(service)
 
 
 def main() -> None:
     settings = Settings.from_env()
     service = Service(settings, log=open_log_or_warn(settings))
-    demo = build(service)
+    demo = build_for_process(service)
     if settings.share:  # a temporary public link through Gradio's share servers: the UI and its API only
         demo.launch(
             share=True,
             server_name=settings.server_name,
             server_port=settings.server_port,
             mcp_server=settings.mcp,
+            enable_monitoring=False,  # /monitoring would publish Gradio's traffic summary; /metrics has ours
         )
         return
     import uvicorn

@@ -228,6 +228,7 @@ def build_app(demo: gr.Blocks, service: Service) -> FastAPI:
         auth=auth,
         show_error=False,  # gr.Error messages are shown; any other exception's text (paths, internals) is not
         footer_links=["api", "gradio"],
+        enable_monitoring=False,  # /monitoring would publish Gradio's traffic summary; /metrics has ours
     )
 
 

@@ -16,7 +16,6 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from toxic.batch import ScoreSummary, score_file
 from toxic.classifier import Classifier
@@ -200,7 +199,12 @@ class Service:
             except InputError as e:
                 errors[i] = str(e)
         with telemetry.observe("classify"):
-            ok = self.results(*self.score(list(checked.values()), source, checked=True)) if checked else []
+            ids = [uuid.uuid4().hex for _ in checked]  # one request id per caller: Gradio merged their calls
+            ok = (
+                self.results(*self.score(list(checked.values()), source, checked=True, request_id=ids))
+                if checked
+                else []
+            )
         results = iter(ok)
         return [{"error": errors[i]} if i in errors else next(results) for i in range(len(texts))]
 
@@ -364,15 +368,6 @@ def _json_type(value) -> str:
     if isinstance(value, dict):
         return "an object"
     return "a " + type(value).__name__
-
-
-def histogram_frame(summary: ScoreSummary) -> pd.DataFrame:
-    """Score histogram rows (bin, label, count) for a bar plot."""
-    rows = []
-    for label, counts in summary.histogram.items():
-        for i, c in enumerate(counts):
-            rows.append({"score": f"{i / 10:.1f}-{(i + 1) / 10:.1f}", "label": label, "texts": int(c)})
-    return pd.DataFrame(rows)
 
 
 def open_log_or_warn(settings: Settings):

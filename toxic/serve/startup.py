@@ -18,8 +18,11 @@ already imported alone."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import os
 import sys
+from pathlib import Path
 
 from toxic.serve.memory import limit_malloc_arenas
 from toxic.settings import env_flag
@@ -29,6 +32,26 @@ def prepare_process() -> None:
     """What ``python app.py`` does first, before Gradio's import and before any thread starts."""
     keep_out_unused()
     limit_malloc_arenas()
+
+
+def configure_gradio(model_dir: Path, model_id: str, version: str, examples: list[str]) -> None:
+    """Gradio's process-wide settings for this app, made before the UI is built:
+
+    - its event history bounded (unless the user sets it): Gradio keeps the last GRADIO_ANALYTICS_MAX_EVENTS events
+      (default 10,000) and, after every one (GRADIO_ANALYTICS_CACHE_FREQUENCY, default 1), rebuilds a pandas summary
+      of all of them: a cost per call and an RSS that grow with the calls served. /metrics has ours.
+    - the examples' outputs cached in a folder named for the model and the examples, under the user's
+      GRADIO_EXAMPLES_CACHE (or Gradio's default): Gradio reuses a cache folder as long as it exists, so a new model
+      or new examples would otherwise show stale cached results.
+    """
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
+    meta = model_dir / "toxic.json"
+    key = hashlib.sha256(
+        "\n".join([model_id, version, meta.read_text() if meta.exists() else "", *examples]).encode()
+    ).hexdigest()[:16]
+    root = os.environ.get("GRADIO_EXAMPLES_CACHE", ".gradio/cached_examples")
+    os.environ["GRADIO_EXAMPLES_CACHE"] = str(Path(root) / key)
 
 
 def keep_out_unused() -> None:
