@@ -224,7 +224,7 @@ GRADIO = [
     Case("http URL as a file", "gradio", gradio("/score_csv", {"path": "http://127.0.0.1:9/a.csv", **FILE}, None), status=400),
     Case("https URL as a file", "gradio", gradio("/score_csv", {"path": "https://example.com/a.csv", **FILE}, None), status=400),
     Case("drift window too large", "gradio", gradio("/drift", 10**9, "", ""), match="maximum value 5000"),
-    Case("drift window negative", "gradio", gradio("/drift", -5, "", ""), match="minimum value 10"),
+    Case("drift window negative", "gradio", gradio("/drift", -5, "", ""), match="minimum value 30"),
 ]
 
 RAW = [
