@@ -215,3 +215,14 @@ def test_blank_lines_in_a_one_column_file_are_empty_cells_between_rows_only(clf,
     summary = score_file(clf, src, out)
     assert pd.read_csv(out, dtype=str, keep_default_na=False)["text"].tolist() == ["first", "", "third"]
     assert "1 row(s) with an empty text" in " ".join(summary.notes)
+
+
+def test_texts_over_the_cell_limit_are_left_out_and_counted(clf, tmp_path):
+    src = tmp_path / "long.csv"
+    pd.DataFrame({"id": [1, 2, 3], "text": ["you idiot", "x " * 600, "have a nice day"]}).to_csv(
+        src, index=False
+    )
+    out = tmp_path / "out.csv"
+    summary = score_file(clf, src, out, max_cell_chars=1000)
+    assert summary.rows == 2 and pd.read_csv(out)["id"].tolist() == [1, 3]
+    assert any("1 row(s) with a text over 1,000 characters" in n for n in summary.notes)

@@ -148,7 +148,7 @@ def test_bad_rows_and_files_go_to_dead_letters_and_reruns_write_the_same_files(b
     assert "(100,000 characters)" in by_row[21]["row"]["text"]  # repeated cut, not whole
     files = {Path(d["source_file"]).name: d for d in letters if d["source_row"] is None}
     assert files["b.csv"]["kind"] == "other columns" and "'comment'" in files["b.csv"]["reason"]
-    assert files["c.csv"]["kind"] == "unreadable file" and "binary" in files["c.csv"]["reason"]
+    assert files["c.csv"]["kind"] == "unreadable file" and "not a comments file" in files["c.csv"]["reason"]
     summary = json.loads((tmp_path / "out" / "scored-summary.json").read_text())
     assert summary["rows"] == 21 and summary["dead_letters"] == 7
     assert summary["dead_letter_kinds"]["empty text"] == 1

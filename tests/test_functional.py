@@ -172,7 +172,7 @@ def test_the_readme_describes_every_functionality():
 @pytest.mark.slow
 def test_the_suite_on_the_shipped_model(tmp_path):
     run = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "evaluate.py"), str(DEFAULT_MODEL), "--report", "functional",
+        [sys.executable, "-m", "train.evaluate", str(DEFAULT_MODEL), "--report", "functional",
          "--out", str(tmp_path)],
         capture_output=True, text=True, cwd=REPO, timeout=900,
     )  # fmt: skip

@@ -84,10 +84,12 @@ def score_file(
     header: bool | None = None,
     thresholds: dict[str, float] | None = None,
     on_scored: Callable[[list[str], np.ndarray, np.ndarray], None] | None = None,
+    max_cell_chars: int | None = None,
 ) -> ScoreSummary:
     """Score every row of ``path`` into ``out`` (input columns + probabilities + labels decided at
     ``thresholds``, the model's by default), chunk by chunk. ``progress`` is called with the number of rows
-    done after each chunk; ``on_scored(texts, probs, decisions)`` with each chunk's results (for the log)."""
+    done after each chunk; ``on_scored(texts, probs, decisions)`` with each chunk's results (for the log). Rows
+    whose text is longer than ``max_cell_chars`` are left out unscored and counted in the summary's notes."""
     fmt = sniff(path, delimiter=delimiter, header=header)
     stats = ReadStats()
     labels = classifier.labels
@@ -99,7 +101,7 @@ def score_file(
     )
     out = Path(out)
     tops = []
-    undecodable = empty = 0
+    undecodable = empty = too_long = 0
     with out.open("w", encoding="utf-8", newline="") as f:
         writer = csv_writer(f, fmt.delimiter or ",")
         for chunk in read_chunks(path, fmt, chunk_rows, stats):
@@ -111,6 +113,12 @@ def score_file(
                 raise InputError(
                     f"the file has more than {max_rows:,} rows, the limit here: score it with `toxic beam` (docs/scale.md)"
                 )
+            if max_cell_chars is not None:
+                fits = chunk[summary.column].str.len() <= max_cell_chars
+                too_long += int((~fits).sum())
+                chunk = chunk[fits]
+                if chunk.empty:
+                    continue
             texts = chunk[summary.column].tolist()
             undecodable += sum(t.count("\ufffd") for t in texts)
             empty += sum(not t.strip() for t in texts)
@@ -135,6 +143,11 @@ def score_file(
                 progress(summary.rows)
     summary.skipped, summary.skipped_lines = stats.malformed, list(stats.malformed_lines)
     summary.notes = [*fmt.notes, *stats.notes()]
+    if too_long:
+        summary.notes.append(
+            f"{too_long:,} row(s) with a text over {max_cell_chars:,} characters left out, unscored "
+            "(TOXIC_MAX_CELL_CHARS)"
+        )
     if empty:
         summary.notes.append(f"{empty:,} row(s) with an empty text (scored as such)")
     if undecodable:

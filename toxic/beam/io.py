@@ -1,6 +1,6 @@
 """Reading comment files row by row, for the Beam pipeline: CSV/TSV/TXT, JSON Lines and Parquet, local or ``gs://``.
 
-CSV files are read as ``toxic score`` reads them (``toxic.batch``: encoding, delimiter and header detected per file,
+CSV files are read as ``toxic score`` reads them (``toxic.commentfile``: encoding, delimiter and header detected per file,
 the text column found by name or content), but a row, not the file, is the unit of failure: a row that cannot be
 read (bytes invalid in the file's encoding, a wrong number of fields, no text, a text over the limit, a JSON line
 that does not parse) becomes a :class:`DeadLetter` with the reason, and the rest of the file is scored. A file that
@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from toxic.batch import SNIFF_BYTES, FileFormat, pick_column, sniff
+from toxic.commentfile import SNIFF_BYTES, FileFormat, pick_column, sniff
 from toxic.errors import InputError
 
 Row = tuple[str, int, tuple]
@@ -108,11 +108,11 @@ def shown(value) -> object:
     return value if len(value) <= SHOWN_CHARS else f"{value[:SHOWN_CHARS]}… ({len(value):,} characters)"
 
 
-# --- CSV, through toxic.batch's detection ----------------------------------------------------------------------
+# --- CSV, through toxic.commentfile's detection ----------------------------------------------------------------------
 
 
 def sniff_csv(path: str, delimiter: str | None = None) -> FileFormat:
-    """toxic.batch.sniff on a file anywhere Beam reads: its first 64 KB are copied to a local file of the same name,
+    """toxic.commentfile.sniff on a file anywhere Beam reads: its first 64 KB are copied to a local file of the same name,
     so the detection (and its messages, which name the file) are exactly those of ``toxic score``."""
     name = PurePosixPath(path).name
     for ext in COMPRESSED:

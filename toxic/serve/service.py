@@ -274,6 +274,7 @@ class Service:
                     header=header,
                     thresholds=at,
                     on_scored=on_scored,
+                    max_cell_chars=self.settings.max_cell_chars,
                 )
         finally:
             release_memory()  # the job's freed buffers back to the OS: the app's RSS does not ratchet up
