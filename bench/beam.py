@@ -74,8 +74,9 @@ def main() -> None:
         beam = pd.concat(
             pd.read_csv(p, usecols=["id", "toxic_label", "hate_label"]) for p in Path(tmp).glob("beam-0*")
         )
-        beam = beam.set_index("id").loc[score.index]
-        same = bool((beam == score).all().all())
+        beam = beam.set_index("id")
+        dead = len(score) - len(beam)  # empty texts: toxic score scores them, toxic beam dead-letters them
+        same = bool((beam == score.loc[beam.index]).all().all())
     score_rate, beam_rate = args.rows / score_s, args.rows / beam_s
     print(f"{args.rows:,} rows, {cores} cores, {args.workers} Beam worker processes (FnApiRunner)")
     print(f"  toxic score : {score_s:7.1f} s  {score_rate:7.1f} rows/s  peak RSS {score_peak} MB")
@@ -84,7 +85,10 @@ def main() -> None:
         f"{worker_peak.group(1) if worker_peak else '?'} MB"
     )
     print(f"  ratio beam / score: {beam_rate / score_rate:.2f} (target >= {TARGET_RATIO:.2f})")
-    print(f"  beam rows/s per core: {beam_rate / cores:.1f}; the same decisions on every row: {same}")
+    print(
+        f"  beam rows/s per core: {beam_rate / cores:.1f}; the same decisions on every row it scored: {same}"
+    )
+    print(f"  rows Beam sent to its dead-letter output (empty texts, which toxic score scores): {dead:,}")
 
 
 if __name__ == "__main__":
