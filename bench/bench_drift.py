@@ -36,7 +36,9 @@ def main() -> int:
     for i in range(0, len(texts), 500):
         chunk = texts[i : i + 500]
         probs = clf.predict_proba(chunk)
-        log.record_many(chunk, probs, clf.decide(probs), clf.info.model_id, clf.info.version)
+        log.record_many(
+            chunk, probs, clf.decide(probs), clf.info.model_id, clf.info.version, labels=clf.labels
+        )
     print(f"setup: logged {len(texts):,} scored texts in {time.perf_counter() - started:.0f} s (not timed)")
 
     t0 = time.perf_counter()

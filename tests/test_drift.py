@@ -42,7 +42,7 @@ def ruddit_texts():
 def write_log(clf, path, texts, text_mode="full"):
     log = open_log(path, text_mode=text_mode, salt="pepper")
     probs = clf.predict_proba(texts)
-    log.record_many(texts, probs, clf.decide(probs), clf.info.model_id, clf.info.version)
+    log.record_many(texts, probs, clf.decide(probs), clf.info.model_id, clf.info.version, labels=clf.labels)
     return log
 
 

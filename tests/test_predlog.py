@@ -110,6 +110,29 @@ def test_audit_columns_round_trip(log_uri, tmp_path):
     assert frame["source"].tolist() == ["batch", "batch", "api"]
 
 
+def test_a_third_label_is_kept_by_name_and_left_empty_for_a_model_without_it(log_uri, tmp_path):
+    log = opened(log_uri, tmp_path)
+    probs = np.array([[0.8, 0.1, 0.7], [0.2, 0.3, 0.1]], dtype=np.float32)  # a model's own label order
+    labels = ("insult", "hate", "toxic")
+    at = {"toxic": 0.5, "hate": 0.4, "insult": 0.45}
+    log.record_many(["x", "y"], probs, probs >= 0.45, "m3", "v", labels=labels, thresholds=at)
+    log.record_many(["z"], np.array([[0.9, 0.2]]), np.array([[1, 0]]), "m2", "v", thresholds=at)
+    log.flush()
+    frame = log.read()
+    log.close()
+    assert frame["toxic"].tolist()[:2] == pytest.approx([0.7, 0.1]) and frame["hate"].iloc[
+        1
+    ] == pytest.approx(0.3)
+    assert frame["insult"].tolist()[:2] == pytest.approx([0.8, 0.2]) and np.isnan(frame["insult"].iloc[2])
+    assert frame["insult_label"].isna().tolist() == [False, False, True]
+    assert frame["insult_label"].iloc[:2].tolist() == [1, 0] and frame["toxic_label"].tolist() == [1, 0, 1]
+    assert frame["insult_threshold"].tolist()[:2] == [0.45, 0.45] and np.isnan(
+        frame["insult_threshold"].iloc[2]
+    )
+    with opened(log_uri, tmp_path) as again, pytest.raises(LogError, match="toxic and hate; missing hate"):
+        again.record_many(["w"], probs[:1, :2], probs[:1, :2] > 0, "m", "v", labels=("insult", "toxic"))
+
+
 SCHEMA_1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE predictions (
@@ -146,12 +169,12 @@ def test_a_schema_1_log_is_migrated_in_place_and_keeps_its_rows(tmp_path):
             thresholds={"toxic": 0.4, "hate": 0.41},
         )
         frame = log.read()
-    assert schema() == "2"
-    assert frame["text"].tolist() == ["old words", "new"]
+    assert schema() == "3"
+    assert frame["text"].tolist() == ["old words", "new"] and frame["insult"].isna().all()
     assert frame["request_id"].tolist() == [None, "r9"] and np.isnan(frame["toxic_threshold"].iloc[0])
     assert frame["hate_threshold"].iloc[1] == 0.41 and frame["toxic"].iloc[0] == 0.9
     conn = sqlite3.connect(path)
-    conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
+    conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema'")
     conn.commit()
     conn.close()
     with pytest.raises(LogError, match="newer version of toxic"):

@@ -114,6 +114,7 @@ class _ScoreLog:
             source="cli",
             request_id=self.request_id,
             thresholds=self.clf.thresholds,
+            labels=self.clf.labels,
         )
 
     def close(self) -> None:

@@ -36,10 +36,10 @@ import numpy as np
 import pandas as pd
 
 from toxic.errors import DriftError
-from toxic.monitor.predlog import HASH_PREFIX
+from toxic.monitor.predlog import HASH_PREFIX, OPTIONAL_LABELS, REQUIRED_LABELS
 from toxic.monitor.profile import DESCRIPTORS, EMBEDDING_PREFIX, describe
 
-SCORES = ("toxic", "hate")
+SCORES = REQUIRED_LABELS  # the scores every model has: drift compares these (and the texts)
 FEATURES = (*DESCRIPTORS, *SCORES)
 LOGGED_FEATURES = ("length", *SCORES)  # what a log without texts still allows to compare
 COMPONENTS = 8  # principal components of the embedding given to the drift method
@@ -98,23 +98,23 @@ def window_from_texts(clf, texts: list[str], source: str = "offline") -> pd.Data
 
     probs = clf.predict_proba(list(texts))
     decisions = clf.decide(probs).astype("int64")
+    column = {label: j for j, label in enumerate(clf.labels)}
     frame = pd.DataFrame(
         {
             "time": pd.Timestamp.now(tz="UTC"),
             "model_id": clf.info.model_id,
             "version": clf.info.version,
             "source": source,
-            "toxic": probs[:, 0].astype(float),
-            "hate": probs[:, 1].astype(float),
-            "toxic_label": decisions[:, 0],
-            "hate_label": decisions[:, 1],
             "length": [len(t) for t in texts],
             "text": list(texts),
             "request_id": None,
-            "toxic_threshold": clf.thresholds["toxic"],
-            "hate_threshold": clf.thresholds["hate"],
         }
     )
+    for label in (*REQUIRED_LABELS, *OPTIONAL_LABELS):
+        j = column.get(label)
+        frame[label] = probs[:, j].astype(float) if j is not None else np.nan
+        frame[f"{label}_label"] = decisions[:, j] if j is not None else pd.NA
+        frame[f"{label}_threshold"] = clf.thresholds[label] if j is not None else np.nan
     return frame[list(COLUMNS)]
 
 

@@ -59,4 +59,4 @@ def write(frame: pd.DataFrame, path: Path, fmt: str) -> None:
 
 
 def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)

@@ -404,5 +404,7 @@ def _ndjson(rows: list[tuple]) -> bytes:
         record = dict(
             zip(COLUMNS, (stamp, r[1], r[2], r[3], round(r[4], 6), round(r[5], 6), *r[6:]), strict=True)
         )
+        if record["insult"] is not None:
+            record["insult"] = round(record["insult"], 6)
         out.append(json.dumps(record, ensure_ascii=False))
     return ("\n".join(out) + "\n").encode("utf-8")

@@ -10,7 +10,8 @@
 Each record keeps what an auditor needs to reproduce its labels: the model (``model_id``, ``version``), where the
 request came from (``source``: ui, api, rest, batch, ...), the request it belongs to (``request_id``; one id for
 all rows of a batch) and the thresholds its labels were decided at (``toxic_threshold``, ``hate_threshold``).
-Records written before those columns existed read back with them empty (None / NaN).
+Every model scores ``toxic`` and ``hate``; ``insult`` (score, decision, threshold) is kept for models that have
+it and left empty for the others. Records written before a column existed read back with it empty (None / NaN).
 
 Each sink lives in its own module and states its durability promise there:
 
@@ -57,7 +58,12 @@ COLUMNS = (
     "request_id",
     "toxic_threshold",
     "hate_threshold",
+    "insult",
+    "insult_label",
+    "insult_threshold",
 )
+REQUIRED_LABELS = ("toxic", "hate")  # every model has these: their columns are never empty
+OPTIONAL_LABELS = ("insult",)  # kept when the model has the label, empty otherwise
 TEXT_MODES = ("full", "hash", "none")
 HASH_PREFIX = "sha256:"
 
@@ -129,10 +135,11 @@ def frame_of(rows: Sequence[tuple]) -> pd.DataFrame:
     """Rows in COLUMNS order (time as epoch seconds) as the frame every reader returns."""
     frame = pd.DataFrame.from_records(list(rows), columns=list(COLUMNS))
     frame["time"] = pd.to_datetime(frame["time"].astype(float), unit="s", utc=True)
-    for c in ("toxic", "hate", "toxic_threshold", "hate_threshold"):
+    for c in ("toxic", "hate", "toxic_threshold", "hate_threshold", "insult", "insult_threshold"):
         frame[c] = frame[c].astype(float)
     for c in ("toxic_label", "hate_label", "length"):
         frame[c] = frame[c].astype("int64")
+    frame["insult_label"] = frame["insult_label"].astype("Int64")  # empty for a model without the label
     for c in ("model_id", "version", "source", "text", "request_id"):
         frame[c] = frame[c].astype(object)
     return frame
@@ -168,16 +175,26 @@ class PredictionLog(ABC):
         *,
         request_id: str | Sequence[str] | None = None,
         thresholds: dict[str, float] | None = None,
+        labels: Sequence[str] = REQUIRED_LABELS,
     ) -> None:
-        """Record one prediction per text: ``probs`` and ``decisions`` are ``(n, 2)`` (toxic, hate), decided at
-        ``thresholds`` (label -> float; None when the caller does not say) for the request ``request_id``: one
-        id for all, or one per text (texts of several callers scored in one batch)."""
+        """Record one prediction per text: ``probs`` and ``decisions`` are ``(n, len(labels))``, the model's
+        ``labels`` in its order (``toxic`` and ``hate`` among them), decided at ``thresholds`` (label -> float;
+        None when the caller does not say) for the request ``request_id``: one id for all, or one per text (texts
+        of several callers scored in one batch). Labels the log has no column for are not kept."""
         n = len(texts)
+        labels = list(labels)
         probs = np.asarray(probs)
         decisions = np.asarray(decisions)
-        if probs.shape != (n, 2) or decisions.shape != (n, 2):
+        width = len(labels)
+        if probs.shape != (n, width) or decisions.shape != (n, width):
             raise LogError(
-                f"record_many: {n} texts need probs and decisions of shape ({n}, 2), got {probs.shape}"
+                f"record_many: {n} texts and labels {', '.join(labels)} need probs and decisions of shape "
+                f"({n}, {width}), got {probs.shape} and {decisions.shape}"
+            )
+        missing = [label for label in REQUIRED_LABELS if label not in labels]
+        if missing:
+            raise LogError(
+                f"record_many: the log needs the labels toxic and hate; missing {', '.join(missing)}"
             )
         if n == 0:
             return
@@ -188,10 +205,25 @@ class PredictionLog(ABC):
         at = thresholds or {}
         tail = (_threshold(at, "toxic"), _threshold(at, "hate"))
         lengths = [len(t) if isinstance(t, str) else 0 for t in texts]
-        p, d = probs.tolist(), decisions.astype(np.int8).tolist()
+        cols = [labels.index(label) for label in REQUIRED_LABELS]
+        p, d = probs[:, cols].tolist(), decisions[:, cols].astype(np.int8).tolist()
+        extra = self._optional(labels, probs, decisions, at)
         kept = self._kept_texts(texts)
-        rows = zip(p, d, lengths, kept, ids, strict=True)
-        self._write([(*head, *pi, *di, n, k, rid, *tail) for pi, di, n, k, rid in rows])
+        rows = zip(p, d, lengths, kept, ids, extra, strict=True)
+        self._write([(*head, *pi, *di, n, k, rid, *tail, *x) for pi, di, n, k, rid, x in rows])
+
+    @staticmethod
+    def _optional(labels: list[str], probs: np.ndarray, decisions: np.ndarray, at: dict) -> list[tuple]:
+        """Per row, (score, decision, threshold) of each optional label: None where the model lacks it."""
+        out = []
+        for label in OPTIONAL_LABELS:
+            if label in labels:
+                j = labels.index(label)
+                col = zip(probs[:, j].tolist(), decisions[:, j].astype(np.int8).tolist(), strict=True)
+                out.append([(p, d, _threshold(at, label)) for p, d in col])
+            else:
+                out.append([(None, None, None)] * len(probs))
+        return [tuple(v for triple in row for v in triple) for row in zip(*out, strict=True)]
 
     def _kept_texts(self, texts: Sequence[str]) -> list[str | None]:
         if self.text_mode == "full":

@@ -4,8 +4,9 @@ One transaction per ``record_many``, committed before it returns. The database r
 ``synchronous=NORMAL``: a committed transaction is in the WAL file (the OS page cache) when the call returns, so it
 survives ``kill -9`` of the app; only a power cut of the machine can lose the last ones.
 
-Schema 2 added ``request_id``, ``toxic_threshold`` and ``hate_threshold``. A writer (``create=True``, the app)
-migrates a schema-1 log in place when it opens it (three nullable columns added in one transaction; old rows keep
+Schema 2 added ``request_id``, ``toxic_threshold`` and ``hate_threshold``; schema 3 ``insult``, ``insult_label``
+and ``insult_threshold`` (empty for a model without that label). A writer (``create=True``, the app)
+migrates an older log in place when it opens it (nullable columns added in one transaction; old rows keep
 NULL there), so an app upgraded over an existing log keeps appending to it. A reader (``create=False``: ``toxic
 drift``, ``toxic log export``) never changes the file: it reads the missing columns as NULL.
 """
@@ -22,7 +23,7 @@ from toxic.errors import LogError
 from toxic.monitor.predlog import COLUMNS, PredictionLog, frame_of, utc_seconds
 
 LOG_FORMAT = "toxic-prediction-log"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS predictions (
@@ -39,7 +40,10 @@ CREATE TABLE IF NOT EXISTS predictions (
     text TEXT,
     request_id TEXT,
     toxic_threshold REAL,
-    hate_threshold REAL
+    hate_threshold REAL,
+    insult REAL,
+    insult_label INTEGER,
+    insult_threshold REAL
 );
 CREATE INDEX IF NOT EXISTS predictions_time ON predictions (time);
 """
@@ -50,6 +54,11 @@ _MIGRATIONS = {
         "ALTER TABLE predictions ADD COLUMN request_id TEXT",
         "ALTER TABLE predictions ADD COLUMN toxic_threshold REAL",
         "ALTER TABLE predictions ADD COLUMN hate_threshold REAL",
+    ],
+    3: [
+        "ALTER TABLE predictions ADD COLUMN insult REAL",
+        "ALTER TABLE predictions ADD COLUMN insult_label INTEGER",
+        "ALTER TABLE predictions ADD COLUMN insult_threshold REAL",
     ],
 }
 

@@ -171,6 +171,7 @@ class Service:
             source=source,
             request_id=request_id or uuid.uuid4().hex,
             thresholds=at,
+            labels=self.labels,
         )
 
     def results(self, probs: np.ndarray, decisions: np.ndarray) -> list[dict]:
