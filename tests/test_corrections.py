@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from tests.conftest import toxic_cli
+from toxic.data import read_extra
 from toxic.errors import DataError, InputError
-from toxic.monitor.corrections import CorrectionStore, export_csv, labels_from_choice, read_export
+from toxic.monitor.corrections import CorrectionStore, export_csv, labels_from_choice
 from toxic.monitor.predlog import SQLiteLog
 
 LABELS = ("toxic", "hate")
@@ -94,13 +95,14 @@ def test_export_is_labelled_data_in_the_training_format(tmp_path):
     export_csv(store.read(), LABELS, tmp_path / "out.csv")
     row = pd.read_csv(tmp_path / "out.csv").iloc[-1]
     assert (row["toxic"], row["hate"]) == (1, -1)  # unknown, masked out of the loss as in toxic.data
-    # read back for training, also by a model with a label the corrections never mention
-    frame = read_export(tmp_path / "out.csv", ("toxic", "hate", "insult"))
+    # read back as the training script's --extra-data, which has a label the corrections never mention
+    frame = read_extra(tmp_path / "out.csv")
     assert list(frame.columns) == ["text", "toxic", "hate", "insult", "source"]
-    assert frame["insult"].eq(-1).all() and frame.dtypes["toxic"] == "int64" and len(frame) == 4
+    assert frame["insult"].eq(-1).all() and len(frame) == 4
+    assert set(frame["source"]) == {"corrections:ui", "corrections:perspective"}
     (tmp_path / "bad.csv").write_text("text,toxic\nhi,0.7\n")
-    with pytest.raises(DataError, match="1, 0 or -1"):
-        read_export(tmp_path / "bad.csv", LABELS)
+    with pytest.raises(DataError, match="must hold 1, 0, or -1"):
+        read_extra(tmp_path / "bad.csv")
 
 
 def test_service_flag_keeps_working_for_the_app(tmp_path, clf):

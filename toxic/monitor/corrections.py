@@ -13,8 +13,8 @@ A record keeps:
 
 ``toxic corrections export`` (:func:`export_csv`) writes them as labelled training data: ``text``, one column per
 label (1, 0, or -1 for unknown: the convention of ``toxic.data``), ``source``. Only records with their full text
-can be exported; when one text was corrected several times, the latest correction wins. :func:`read_export`
-reads such a file back as a training frame.
+can be exported; when one text was corrected several times, the latest correction wins. The training script reads
+such a file with ``--extra-data`` (:func:`toxic.data.read_extra`).
 """
 
 from __future__ import annotations
@@ -27,13 +27,9 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from toxic.errors import DataError, InputError
+from toxic.errors import InputError
 from toxic.monitor.predlog import HASH_PREFIX, TEXT_MODES
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 FILE_NAME = "corrections.jsonl"
 LEGACY_FILE = (
@@ -43,7 +39,7 @@ MISSING = -1  # an unknown label in the exported CSV, as in toxic.data
 
 # The app's choices, as label values. A label not named here stays unknown for a correction made in the app.
 UI_CHOICES = {
-    "not toxic": {"toxic": 0.0, "hate": 0.0},
+    "not toxic": {"toxic": 0.0, "hate": 0.0, "insult": 0.0},  # not toxic is not an insult either
     "toxic, not hate": {"toxic": 1.0, "hate": 0.0},
     "toxic and hate": {"toxic": 1.0, "hate": 1.0},
 }
@@ -173,26 +169,3 @@ def export_csv(records: list[dict], labels: tuple[str, ...], out: Path) -> Expor
             cells = [MISSING if label not in values else int(float(values[label]) >= 0.5) for label in labels]
             writer.writerow([text, *cells, f"corrections:{record.get('source', 'ui')}"])
     return ExportSummary(rows=len(latest), corrections=len(records), without_text=without_text)
-
-
-def read_export(path: Path, labels: tuple[str, ...]) -> pd.DataFrame:
-    """An exported CSV as a training frame (``text, <labels>..., source``): a label the file lacks is -1 (a model
-    with more labels than the one it was exported for), a column the labels lack is dropped. Cleaning, merging
-    duplicates and removing val texts are the training data's rules (``toxic.data``), applied by the caller."""
-    import pandas as pd
-
-    try:
-        frame = pd.read_csv(path, dtype={"text": str}, keep_default_na=False)
-    except (OSError, ValueError) as e:
-        raise DataError(f"cannot read corrections from {path}: {e}") from None
-    if "text" not in frame.columns:
-        raise DataError(f"{path} has no text column: write it with `toxic corrections export`")
-    for label in labels:
-        values = frame[label] if label in frame.columns else pd.Series(MISSING, index=frame.index)
-        bad = ~values.isin([0, 1, MISSING])
-        if bad.any():
-            raise DataError(f"{path}: column {label} must hold 1, 0 or -1, found {values[bad].iloc[0]!r}")
-        frame[label] = values.astype("int64")
-    if "source" not in frame.columns:
-        frame["source"] = "corrections"
-    return frame[["text", *labels, "source"]]
