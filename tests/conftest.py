@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,6 +16,9 @@ from tests.app_process import free_port
 pytest_plugins = ["tests.storage_emulator"]
 
 REPO = Path(__file__).resolve().parents[1]
+# The shipped model's labels, in its order: toxic and hate, and whatever labels it has gained (toxic.json)
+MODEL_LABELS = tuple(json.loads((REPO / "models" / "default" / "toxic.json").read_text())["labels"])
+SCORE_COLUMNS = [*MODEL_LABELS, *(f"{label}_label" for label in MODEL_LABELS)]  # what a scored file adds
 TRAIN_PYTHON = REPO / ".venv-train" / "bin" / "python"
 CLOUD_PYTHON = REPO / ".venv-cloud" / "bin" / "python"
 # For tests that read a process's memory map or peak RSS from /proc (the CI matrix also runs macOS).

@@ -15,7 +15,7 @@ import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
-from tests.conftest import REPO, linux_only
+from tests.conftest import MODEL_LABELS, REPO, SCORE_COLUMNS, linux_only
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +29,7 @@ def still_serving(request):
 
 def test_classify(client):
     result = client.predict("You are a disgusting idiot.", api_name="/classify")
-    assert set(result) == {"toxic", "hate", "labels"} and result["toxic"] > 0.8
+    assert set(result) == {*MODEL_LABELS, "labels"} and result["toxic"] > 0.8
 
 
 def test_classify_batch(client):
@@ -103,11 +103,11 @@ def test_score_csv(client, tmp_path):
     ).to_csv(src, index=False)
     out, summary, preview, *histograms = client.predict(handle_file(str(src)), None, api_name="/score_csv")
     scored = pd.read_csv(out, keep_default_na=False)
-    assert list(scored.columns) == ["id", "body", "toxic", "hate", "toxic_label", "hate_label"]
+    assert list(scored.columns) == ["id", "body", *SCORE_COLUMNS]
     assert scored["toxic_label"].tolist() == [1, 0, 0] and scored["body"][1].startswith("'=")
     assert "Scored **3** rows" in summary and "Over threshold: **toxic**: 1 (33.3%)" in summary
     # the preview keeps the row number and the id, and shows 3 decimals, not float32 noise (0.9210000038146973)
-    assert preview["headers"] == ["row", "id", "body", "toxic", "hate"]
+    assert preview["headers"] == ["row", "id", "body", *MODEL_LABELS]
     top = preview["data"][0]
     assert top[:3] == [1, "1", "You are a disgusting idiot."] and all(v == round(v, 3) for v in top[3:])
     # one histogram per label, each counting every row once

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO, free_port
+from tests.conftest import MODEL_LABELS, REPO, free_port
 
 CANARY = f"CANARY-{uuid.uuid4().hex}"  # written into the files the app must not read
 # what must never reach a caller: a stack trace or an exception's name; and from the app, a server path (the CLI
@@ -322,7 +322,7 @@ def test_one_callers_bad_text_never_changes_anothers_result(env):
     # a batch moves a score a little (up to 0.056 on these texts with no bad caller at all)
     for text in texts:
         assert "error" not in got[text], text
-        for label in ("toxic", "hate"):
+        for label in MODEL_LABELS:
             assert got[text][label] == pytest.approx(alone[text][label], abs=BATCH_NOISE), text
     assert all(not LEAK.search(r.message) for r in bad)
 

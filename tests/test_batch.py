@@ -9,6 +9,7 @@ import re
 import pandas as pd
 import pytest
 
+from tests.conftest import SCORE_COLUMNS
 from tests.csv_cases import ACCEPTED, REFUSED
 from toxic.batch import escape_formula, score_file
 from toxic.commentfile import looks_like_header, sniff
@@ -54,7 +55,7 @@ def test_every_cell_reads_back_exactly(clf, tmp_path, delimiter):
     summary = score_file(clf, src, out, column="text")
     assert summary.rows == len(ODD_CELLS) and summary.skipped == 0
     rows, frame = read_back(out, delimiter)
-    want_header = ["id", '\'=HYPERLINK("http://x")', "text", "toxic", "hate", "toxic_label", "hate_label"]
+    want_header = ["id", '\'=HYPERLINK("http://x")', "text", *SCORE_COLUMNS]
     assert rows[0] == want_header and list(frame.columns) == want_header
     assert len(rows) == len(ODD_CELLS) + 1 and len(frame) == len(ODD_CELLS)
     for i, cell in enumerate(ODD_CELLS):

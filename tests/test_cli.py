@@ -8,14 +8,14 @@ import zipfile
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, toxic_cli
+from tests.conftest import MODEL_LABELS, REPO, SCORE_COLUMNS, toxic_cli
 
 
 def test_predict_prints_json_lines():
     out = toxic_cli("predict", "You are a disgusting idiot.", "Lovely weather today.")
     assert out.returncode == 0, out.stderr
     lines = [json.loads(line) for line in out.stdout.splitlines()]
-    assert len(lines) == 2 and all(set(line) >= {"toxic", "hate", "labels"} for line in lines), lines
+    assert len(lines) == 2 and all(set(line) == {"text", *MODEL_LABELS, "labels"} for line in lines), lines
     assert "toxic" in lines[0]["labels"] and lines[0]["toxic"] > 0.5
     assert lines[1]["labels"] == [] and lines[1]["toxic"] < 0.5 and lines[1]["hate"] < 0.5
 
@@ -46,7 +46,7 @@ def test_score_detects_column_escapes_formulas_and_keeps_columns(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "column 'comment'" in out.stderr
     scored = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
-    assert list(scored.columns) == ["id", "comment", "note", "toxic", "hate", "toxic_label", "hate_label"]
+    assert list(scored.columns) == ["id", "comment", "note", *SCORE_COLUMNS]
     assert scored["comment"][1].startswith("'=") and scored["note"].tolist() == ["'+1", "'-", "'@home", "ok"]
     assert scored["toxic_label"].tolist()[0] == 1 and scored["toxic"][3] == 0.0
 

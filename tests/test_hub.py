@@ -11,7 +11,7 @@ import sys
 import pytest
 from huggingface_hub import ModelCard, metadata_load
 
-from tests.conftest import toxic_cli
+from tests.conftest import MODEL_LABELS, toxic_cli
 from tests.hub_cache import fill_hub_cache
 from toxic.classifier import DEFAULT_MODEL
 from toxic.errors import ModelError
@@ -65,7 +65,7 @@ def test_embedded_card_is_valid_hub_metadata_with_the_model_metrics():
     # the int8 model's own val figures from the evaluation suite (report.json), which the card prefers
     metrics = json.loads((DEFAULT_MODEL / "report.json").read_text())["val"]
     f1 = {r.metric_name: r.metric_value for r in card.data.eval_results if r.metric_type == "f1"}
-    assert f1 == {f"macro-F1 ({label})": round(metrics[label]["macro_f1"], 4) for label in ("toxic", "hate")}
+    assert f1 == {f"macro-F1 ({label})": round(metrics[label]["macro_f1"], 4) for label in MODEL_LABELS}
     assert metadata["pipeline_tag"] == "text-classification" and metadata["license"] == "apache-2.0"
 
 

@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 
 from tests.app_process import Server
+from tests.conftest import MODEL_LABELS
+from toxic.classifier import DEFAULT_ATTRIBUTES
+
+ANSWERED = [DEFAULT_ATTRIBUTES[label] for label in MODEL_LABELS]  # the shipped table, in label order
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TOXIC_SHARED_DIR") or REPO.parent / "shared") / "perspective"
@@ -180,7 +184,9 @@ def test_languages(comments):
         (
             {"comment": {"text": "hi"}, "requestedAttributes": {"SEVERE_TOXICITY": {}}},
             400,
-            "Unknown requested attribute: SEVERE_TOXICITY. This server's model answers: TOXICITY, IDENTITY_ATTACK.",
+            "Unknown requested attribute: SEVERE_TOXICITY. This server's model answers: "
+            + ", ".join(ANSWERED)
+            + ".",
         ),
         (
             {"comment": {"text": "  "}, "requestedAttributes": {"TOXICITY": {}}},
@@ -253,7 +259,7 @@ def test_suggestscore_saves_a_correction(comments, server):
     lines = (server.workdir / "flagged" / "corrections.jsonl").read_text(encoding="utf-8").splitlines()
     record = next(r for r in map(json.loads, lines) if r["text"] == text)
     assert record["source"] == "perspective" and record["labels"] == {"toxic": 1.0, "hate": 0.0}
-    assert set(record["scores"]) == {"toxic", "hate"} and record["extra"]["sessionId"] == "s-1"
+    assert set(record["scores"]) == set(MODEL_LABELS) and record["extra"]["sessionId"] == "s-1"
     status, error = http_error(
         comments.suggestscore(
             body={"comment": {"text": text}, "attributeScores": {"THREAT": {"summaryScore": {"value": 1}}}}

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import free_port
+from tests.conftest import MODEL_LABELS, free_port
 from toxic.classifier import DEFAULT_ATTRIBUTES, read_info
 from toxic.errors import ModelError, ToxicError
 from toxic.language import detect
@@ -250,15 +250,21 @@ def test_language_detection(text, clearly_not_english):
 def test_attribute_table_lives_with_the_model(tmp_path):
     from toxic.classifier import DEFAULT_MODEL
 
-    assert read_info(DEFAULT_MODEL).attributes == {"TOXICITY": "toxic", "IDENTITY_ATTACK": "hate"}
+    shipped = read_info(DEFAULT_MODEL).attributes
+    assert {"TOXICITY": "toxic", "IDENTITY_ATTACK": "hate"}.items() <= shipped.items()
+    assert shipped == {DEFAULT_ATTRIBUTES[label]: label for label in MODEL_LABELS}
     model = tmp_path / "m"
     model.mkdir()
-    for name in ("model.onnx", "tokenizer.json", "config.json"):
+    for name in ("model.onnx", "tokenizer.json"):
         (model / name).symlink_to(DEFAULT_MODEL / name)
+    # read_info reads only config.json and toxic.json: the files of a two-label model
+    config = json.loads((DEFAULT_MODEL / "config.json").read_text())
+    config["id2label"] = {"0": "toxic", "1": "hate"}
+    (model / "config.json").write_text(json.dumps(config))
     meta = json.loads((DEFAULT_MODEL / "toxic.json").read_text())
     del meta["attributes"]
     (model / "toxic.json").write_text(json.dumps(meta))
-    assert read_info(model).attributes == {DEFAULT_ATTRIBUTES[label]: label for label in ("toxic", "hate")}
+    assert read_info(model).attributes == {"TOXICITY": "toxic", "IDENTITY_ATTACK": "hate"}
     meta["attributes"] = {"insult": "insult"}
     (model / "toxic.json").write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="maps to insult, which the model does not have"):

@@ -123,3 +123,12 @@ def test_report_iframe_keeps_the_report_out_of_the_page():
         '<iframe srcdoc="&lt;p class=&quot;x&quot;&gt;a &amp; b&lt;/p&gt;" '
         'style="width:100%;height:900px;border:0"></iframe>'
     )
+
+
+def test_label_list_names_each_label_with_its_meaning():
+    assert views.label_list(["toxic"]) == f"**toxic** ({views.LABEL_MEANINGS['toxic']})"
+    two = views.label_list(["toxic", "hate"])
+    assert two.startswith("**toxic** (") and " and **hate** (" in two
+    assert views.label_list(["toxic", "hate", "spam"]).endswith(
+        ", **hate** (" + views.LABEL_MEANINGS["hate"] + ") and **spam**"
+    )

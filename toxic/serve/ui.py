@@ -248,8 +248,7 @@ def build(service: Service) -> gr.Blocks:
     ) as demo:
         gr.Markdown(
             f"# toxic\nAn open toxic-comment classifier that runs offline: `{info.model_id}` ({info.version}), "
-            "int8 ONNX. Two independent labels: **toxic** (insults, profanity, threats, hate) and **hate** "
-            "(attacks on a protected group)."
+            f"int8 ONNX. Independent labels: {views.label_list(info.labels)}."
         )
         api_endpoints(service)  # first: their names are taken before any UI event's
         for name, tab in [

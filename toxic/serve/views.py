@@ -24,6 +24,23 @@ UP, DOWN = (239, 68, 60), (58, 90, 213)  # red: pushed the score up; blue: pulle
 ID_NAMES = ("id", "comment_id", "row_id", "message_id", "post_id", "tweet_id", "uuid")
 
 
+# What each label means, for the page's heading; a label not named here is shown by its name alone.
+LABEL_MEANINGS = {
+    "toxic": "rude, disrespectful or abusive: insults, profanity, threats, hate",
+    "hate": "an attack on people for who they are: a protected group or its members",
+    "insult": "an insult or threat aimed at a person or a group",
+}
+
+
+def label_list(labels) -> str:
+    """The model's labels in bold, each with its meaning: ``**toxic** (rude, ...) and **hate** (...)``."""
+    parts = [
+        f"**{label}** ({LABEL_MEANINGS[label]})" if label in LABEL_MEANINGS else f"**{label}**"
+        for label in labels
+    ]
+    return ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else "".join(parts)
+
+
 # --- the Classify tab ---------------------------------------------------------------------------------------------
 
 
