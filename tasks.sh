@@ -56,7 +56,8 @@ case "${1:-}" in
     head -5 examples/comments.scored.csv ;;
   test)
     setup; setup_train; setup_cloud; setup_beam; setup_browser; setup_actionlint; setup_tools
-    shift; exec .venv/bin/python -m pytest --durations=15 "$@" ;;
+    # one worker per core, each test file on one worker (its module fixtures, one app process, built once)
+    shift; exec .venv/bin/python -m pytest -n auto --dist loadfile --durations=15 "$@" ;;
   test-serving)  # what runs on every OS and Python: the serving environment alone
     setup; setup_actionlint; shift; exec .venv/bin/python -m pytest --durations=15 -m "not train and not cloud and not beam and not browser" "$@" ;;
   test-browser) setup; setup_browser; shift; exec .venv/bin/python -m pytest --durations=15 -m browser "$@" ;;
