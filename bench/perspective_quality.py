@@ -16,7 +16,11 @@ from toxic.classifier import Classifier
 from toxic.data import benchmark_val
 from toxic.eval.metrics import binary_metrics
 
-SPLITS = {"toxic": "TweetEval offensive val", "hate": "TweetEval hate val"}  # what benchmark_val reads
+SPLITS = {  # what benchmark_val reads
+    "toxic": "TweetEval offensive val",
+    "hate": "TweetEval hate val",
+    "insult": "TweetEval offensive val, OLID level B",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
