@@ -30,7 +30,14 @@ from pathlib import Path
 import pandas as pd
 
 from toxic.errors import LogError
-from toxic.monitor.predlog import COLUMNS, PredictionLog, frame_of, utc_seconds
+from toxic.monitor.predlog import (
+    COLUMNS,
+    OPTIONAL_LABELS,
+    REQUIRED_LABELS,
+    PredictionLog,
+    frame_of,
+    utc_seconds,
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class GCSConfig:
 
 _REQUIRED = COLUMNS.index("request_id")  # the columns from here on came later: older objects lack them
 _AUDIT = COLUMNS[_REQUIRED:]
+_SCORES = (*REQUIRED_LABELS, *OPTIONAL_LABELS)
 _STAMP = "%Y%m%dT%H%M%S.%fZ"
 _OBJECT = re.compile(r"(\d{8}T\d{6}\.\d{6}Z)-[0-9a-f]+-\d+\.ndjson$")
 
@@ -401,10 +409,9 @@ def _ndjson(rows: list[tuple]) -> bytes:
     out = []
     for r in rows:
         stamp = datetime.fromtimestamp(r[0], UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-        record = dict(
-            zip(COLUMNS, (stamp, r[1], r[2], r[3], round(r[4], 6), round(r[5], 6), *r[6:]), strict=True)
-        )
-        if record["insult"] is not None:
-            record["insult"] = round(record["insult"], 6)
+        record = dict(zip(COLUMNS, (stamp, *r[1:]), strict=True))
+        for c in _SCORES:  # float32 noise off the probabilities (an empty optional label stays None)
+            if record[c] is not None:
+                record[c] = round(record[c], 6)
         out.append(json.dumps(record, ensure_ascii=False))
     return ("\n".join(out) + "\n").encode("utf-8")

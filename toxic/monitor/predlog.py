@@ -215,15 +215,18 @@ class PredictionLog(ABC):
     @staticmethod
     def _optional(labels: list[str], probs: np.ndarray, decisions: np.ndarray, at: dict) -> list[tuple]:
         """Per row, (score, decision, threshold) of each optional label: None where the model lacks it."""
-        out = []
+        n, columns = len(probs), []
         for label in OPTIONAL_LABELS:
             if label in labels:
                 j = labels.index(label)
-                col = zip(probs[:, j].tolist(), decisions[:, j].astype(np.int8).tolist(), strict=True)
-                out.append([(p, d, _threshold(at, label)) for p, d in col])
+                columns += [
+                    probs[:, j].tolist(),
+                    decisions[:, j].astype(np.int8).tolist(),
+                    [_threshold(at, label)] * n,
+                ]
             else:
-                out.append([(None, None, None)] * len(probs))
-        return [tuple(v for triple in row for v in triple) for row in zip(*out, strict=True)]
+                columns += [[None] * n] * 3
+        return list(zip(*columns, strict=True))
 
     def _kept_texts(self, texts: Sequence[str]) -> list[str | None]:
         if self.text_mode == "full":
