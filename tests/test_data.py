@@ -156,6 +156,27 @@ def test_every_tweeteval_offensive_tweet_finds_its_olid_row():
         ).all()
 
 
+def test_olid_individual_targets_are_not_hate_or_unknown_by_choice():
+    """Level C: a tweet aimed at a group leaves hate unknown (OLID's groups include parties and fans); one aimed at
+    one person is hate 0 by default, or unknown (HatEval counts abuse of one woman as hate)."""
+    root = data.data_dir()
+    raw = pd.read_csv(
+        root / "olid" / "olid-training-v1.0.tsv", sep="\t", quoting=3, dtype=str, keep_default_na=False
+    )
+    keys = np.array([data.olid_key(t) for t in raw["tweet"]])
+    individual, group = set(keys[raw["subtask_c"] == "IND"]), set(keys[raw["subtask_c"] == "GRP"])
+    zero = data.read_offensive(root, "train")
+    unknown = data.read_offensive(root, "train", individual_hate=False)
+    target = np.array([data.olid_key(t) for t in zero["text"]])
+    only_group = np.isin(target, list(group - individual))
+    assert only_group.sum() > 500 and (zero.loc[only_group, "hate"] == MISSING).all()
+    changed = (zero["hate"] != unknown["hate"]).to_numpy()
+    assert changed.sum() > 2000  # OLID has 2,407 tweets aimed at one person
+    assert (zero.loc[changed, "hate"] == 0).all() and (unknown.loc[changed, "hate"] == MISSING).all()
+    assert np.isin(target[changed], list(individual)).all()
+    assert zero[["text", "toxic", "insult"]].equals(unknown[["text", "toxic", "insult"]])
+
+
 def test_insult_val_is_held_out_human_labels(splits):
     val = data.benchmark_val("insult")
     assert len(val) > 1300 and 0.25 < val["label"].mean() < 0.40  # 415 targeted of 1,318

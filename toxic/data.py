@@ -66,6 +66,7 @@ def data_dir() -> Path:
 class SplitConfig:
     davidson_val_fraction: float = 0.1  # share of Davidson held out for validation, per class
     seed: int = 13  # fixes the Davidson split
+    olid_individual_hate: bool = True  # an offensive OLID tweet aimed at one person is hate 0 (False: unknown)
 
     def __post_init__(self) -> None:
         if not 0 < self.davidson_val_fraction < 1:
@@ -101,9 +102,10 @@ def olid_key(text: str) -> str:
     return _NOT_ALNUM.sub("", clean_text(_OLID_URL.sub(" ", text)).lower())
 
 
-def read_olid(root: Path) -> pd.DataFrame:
+def read_olid(root: Path, individual_hate: bool = True) -> pd.DataFrame:
     """OLID levels A-C per :func:`olid_key`: ``key, offensive, insult, hate``; keys whose rows disagree on a
-    label get -1 for it."""
+    label get -1 for it. ``hate`` is unknown for tweets aimed at a group, and for tweets aimed at one person unless
+    ``individual_hate`` (HatEval counts abuse of one woman as hate; OLID's level C does not)."""
     raw = pd.read_csv(
         root / "olid" / "olid-training-v1.0.tsv",
         sep="\t",
@@ -113,7 +115,8 @@ def read_olid(root: Path) -> pd.DataFrame:
     )
     offensive = (raw["subtask_a"] == "OFF").astype(int)
     insult = (raw["subtask_b"] == "TIN").astype(int)  # NOT and UNT are both "no targeted offence"
-    hate = np.where(raw["subtask_c"] == "GRP", MISSING, 0)
+    unknown = ["GRP"] if individual_hate else ["GRP", "IND"]
+    hate = np.where(raw["subtask_c"].isin(unknown), MISSING, 0)
     frame = pd.DataFrame(
         {"key": [olid_key(t) for t in raw["tweet"]], "offensive": offensive, "insult": insult}
     )
@@ -125,14 +128,14 @@ def read_olid(root: Path) -> pd.DataFrame:
     )
 
 
-def read_offensive(root: Path, split: str) -> pd.DataFrame:
+def read_offensive(root: Path, split: str, individual_hate: bool = True) -> pd.DataFrame:
     texts, y = _read_tweeteval(root / "tweeteval_offensive", split)
     frame = pd.DataFrame(
         {"text": texts, "toxic": y, "hate": MISSING, "insult": MISSING, "source": "tweeteval_offensive"}
     )
     if not (root / "olid").exists():  # a data version without OLID: toxic only
         return frame
-    olid = read_olid(root).set_index("key")
+    olid = read_olid(root, individual_hate).set_index("key")
     found = olid.reindex([olid_key(t) for t in texts])
     # Levels B and C only count where OLID's level A agrees with TweetEval's label (99.9% of tweets).
     agree = found["offensive"].to_numpy() == y
@@ -246,7 +249,8 @@ def build_splits(root: Path | None = None, cfg: SplitConfig | None = None) -> di
     root = root or data_dir()
     cfg = cfg or SplitConfig()
     dav_train, dav_val = split_davidson(read_davidson(root), cfg)
-    train = pd.concat([read_offensive(root, "train"), read_hate(root, "train"), dav_train], ignore_index=True)
+    offensive = read_offensive(root, "train", cfg.olid_individual_hate)
+    train = pd.concat([offensive, read_hate(root, "train"), dav_train], ignore_index=True)
     val = pd.concat([read_offensive(root, "val"), read_hate(root, "val"), dav_val], ignore_index=True)
     # Val keeps one row per source: each benchmark is scored on its own split, as published.
     val = pd.concat(

@@ -34,6 +34,7 @@ from toxic.data import (
     BENCHMARKS,
     LABELS,
     MISSING,
+    SplitConfig,
     build_splits,
     data_dir,
     manifest_hash,
@@ -49,6 +50,8 @@ from train.augment import augment_texts, template_texts
 from train.config import PACKAGED_BACKBONE, TrainConfig
 from train.plots import write_plots
 from train.remote import fetch_data, upload_dir
+
+SMOKE_PROFILE_TEXTS = 200  # a smoke run's drift reference profile (a real run's: train.export.PROFILE_TEXTS)
 
 
 def resolve_backbone(name: str) -> str:
@@ -179,7 +182,7 @@ def train(cfg: TrainConfig) -> Path:
     os.environ["TOXIC_DATA_DIR"] = str(root)  # the rest of the run reads it (export's reference profile)
     if problems := verify_manifest(root):
         raise SystemExit("training data does not match data/manifest.json:\n  " + "\n  ".join(problems))
-    splits = build_splits(root)
+    splits = build_splits(root, SplitConfig(olid_individual_hate=cfg.olid_individual_hate))
     tr, val = splits["train"], splits["validation"]
     if cfg.limit:
         tr = tr.sample(n=min(cfg.limit, len(tr)), random_state=cfg.seed).reset_index(drop=True)
@@ -334,9 +337,10 @@ def train(cfg: TrainConfig) -> Path:
     print(f"best epoch {best['epoch']}: " + json.dumps({k: round(final[k]["macro_f1"], 4) for k in LABELS}))
 
     if cfg.export:
-        from train.export import export
+        from train.export import PROFILE_TEXTS, export
 
-        export(run_dir, strict=not (cfg.limit or cfg.max_steps))
+        smoke = bool(cfg.limit or cfg.max_steps)  # untrained: no parity bar, a small drift profile
+        export(run_dir, strict=not smoke, profile_texts=SMOKE_PROFILE_TEXTS if smoke else PROFILE_TEXTS)
     if cfg.push_to_hub:
         from train.push import push
 
