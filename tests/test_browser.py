@@ -87,7 +87,13 @@ def upload(page, path: Path) -> None:
     remove = page.get_by_role("button", name="Clear")
     if remove.count() and remove.first.is_visible():
         remove.first.click()
-    page.locator("input[type=file]").first.set_input_files(str(path))
+    # through the file chooser the empty box opens, as a user picks a file (setting the hidden input directly
+    # raced with the box re-rendering after Clear, and the file was sometimes lost)
+    with page.expect_file_chooser() as chooser:
+        page.get_by_text("Click to Upload").first.click()
+    chooser.value.set_files(str(path))
+    # it shows in the box (name stem and extension in two spans) before a user scores it
+    page.locator("td.filename .stem").get_by_text(path.stem, exact=True).wait_for()
 
 
 def scoring_works(page, tmp_path) -> None:
