@@ -35,6 +35,7 @@ Everything listens on 127.0.0.1 only and every phase is bounded in time and coun
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -54,6 +55,7 @@ from toxic.serve.client import gradio_client
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
 CALL_TIMEOUT_S = 60  # a call with no answer by then is an error: a lost call must not hang the run
+CONNECT_TIMEOUT_S = 60  # for the load processes to start and every client to connect
 
 
 # --- the servers --------------------------------------------------------------------------------------------------
@@ -171,17 +173,24 @@ def one_client_latency(url: str, texts: list[str], calls: int) -> dict[str, list
     return times
 
 
-def _load_worker(
-    url: str, kind: str, threads: int, seconds: float, texts: list[str], start_at: float
-) -> dict:
-    """One process of the load: `threads` clients calling back to back until the deadline. kind: "rest",
-    "perspective" (comments:analyze, one sentence), or a Gradio endpoint name ("/classify", "/noop"). Every call is
-    bounded by CALL_TIMEOUT_S."""
+_READY = None  # a load worker's multiprocessing.Barrier: every client connected, then the clock starts
+
+
+def _set_ready(barrier) -> None:
+    global _READY
+    _READY = barrier
+
+
+def _load_worker(url: str, kind: str, threads: int, seconds: float, texts: list[str]) -> dict:
+    """One process of the load: `threads` clients calling back to back for `seconds`, from the moment every client
+    of every process is connected (the `_READY` barrier). kind: "rest", "perspective" (comments:analyze, one
+    sentence), or a Gradio endpoint name ("/classify", "/noop"). Every call is bounded by CALL_TIMEOUT_S."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
 
     def run(offset: int) -> None:
+        call = None
         try:
             if kind == "perspective":
                 http = httpx.Client(base_url=url, timeout=CALL_TIMEOUT_S)
@@ -195,10 +204,13 @@ def _load_worker(
         except Exception as e:  # noqa: BLE001 (a client that cannot connect is an error of the run, counted)
             with lock:
                 errors.append(f"connect: {type(e).__name__}: {e}"[:200])
+        # a client that could not connect still counts in, so the others start; if one never arrives, the rest
+        # start at the timeout, and whatever stopped it is counted as its error
+        with contextlib.suppress(threading.BrokenBarrierError):
+            _READY.wait(CONNECT_TIMEOUT_S)
+        if call is None:
             return
-        while time.time() < start_at:
-            time.sleep(0.005)
-        deadline = start_at + seconds
+        deadline = time.time() + seconds
         i = offset
         while time.time() < deadline:
             text = texts[i % len(texts)]
@@ -216,35 +228,51 @@ def _load_worker(
     for t in pool:
         t.start()
     for t in pool:
-        t.join(max(0.0, start_at - time.time()) + seconds + CALL_TIMEOUT_S + 30)
+        t.join(CONNECT_TIMEOUT_S + seconds + CALL_TIMEOUT_S + 30)
     with lock:
         hung = sum(t.is_alive() for t in pool)
         return {"latencies": list(latencies), "errors": errors + ["a client still waiting at the end"] * hung}
 
 
-def load_on(server: Server, kind: str, clients: int, seconds: float, texts: list[str], procs: int) -> dict:
+def load_on(
+    server: Server, kind: str, clients: int, seconds: float, texts: list[str], procs: int, started=None
+) -> dict:
     """`load` against a server; when calls failed, prints their errors and the end of the server's log."""
-    figures = load(server.url, kind, clients, seconds, texts, procs)
+    figures = load(server.url, kind, clients, seconds, texts, procs, started)
     if figures["errors"]:
         print(f"   {kind}: {figures['errors']} failed calls, e.g. {figures['error_examples']}", flush=True)
         print("   the server's log ends:\n" + server.log_tail(), flush=True)
     return figures
 
 
-def load(url: str, kind: str, clients: int, seconds: float, texts: list[str], procs: int = 4) -> dict:
+def load(
+    url: str,
+    kind: str,
+    clients: int,
+    seconds: float,
+    texts: list[str],
+    procs: int = 4,
+    started: threading.Event | None = None,
+) -> dict:
+    """`clients` clients in `procs` processes for `seconds`, timed from when all of them are connected (then
+    `started` is set, for a caller that runs something beside the load)."""
     procs = min(procs, clients)
     per = [clients // procs + (1 if k < clients % procs else 0) for k in range(procs)]
-    start_at = time.time() + 5 + clients * 0.1  # every client connected before the clock starts
     if kind == "perspective":
         texts = perspective_comments(texts)[0]
-    jobs = [(url, kind, n, seconds, texts, start_at) for n in per]
+    jobs = [(url, kind, n, seconds, texts) for n in per]
     # spawned, not forked: this process already runs client threads (a Gradio heartbeat), and a fork can copy a
     # lock one of them holds. multiprocessing.Pool, not ProcessPoolExecutor: leaving the block terminates the
     # workers, so a thread stuck in a client library cannot keep the run from ending.
-    with multiprocessing.get_context("spawn").Pool(procs) as pool:
-        parts = pool.starmap_async(_load_worker, jobs).get(
-            start_at - time.time() + seconds + CALL_TIMEOUT_S + 120
-        )
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Barrier(clients + 1)  # every client, and this process
+    with ctx.Pool(procs, initializer=_set_ready, initargs=(ready,)) as pool:
+        result = pool.starmap_async(_load_worker, jobs)
+        with contextlib.suppress(threading.BrokenBarrierError):  # a worker that never started: raised below
+            ready.wait(CONNECT_TIMEOUT_S)
+        if started is not None:
+            started.set()
+        parts = result.get(CONNECT_TIMEOUT_S + seconds + CALL_TIMEOUT_S + 120)
     latencies = [x for p in parts for x in p["latencies"]]
     errors = [x for p in parts for x in p["errors"]]
     return {
@@ -298,17 +326,18 @@ def bad_requests() -> list[tuple[str, str, bytes]]:
     ]
 
 
-def bad_traffic(url: str, seconds: float, start_at: float) -> dict:
-    """One caller sending every kind of bad request in turn until the deadline. A Gradio call's result stream is
-    read to its end. Counted: refused (4xx, or a Gradio error event), answered (200), failed (5xx, no answer)."""
+def bad_traffic(url: str, seconds: float, started: threading.Event) -> dict:
+    """One caller sending every kind of bad request in turn for `seconds` once `started` is set. A Gradio call's
+    result stream is read to its end. Counted: refused (4xx, or a Gradio error event), answered (200), failed (5xx,
+    no answer)."""
     counts = {"sent": 0, "refused": 0, "answered": 0, "failed": 0}
     failures: list[str] = []
     requests = bad_requests()
     with httpx.Client(base_url=url, timeout=CALL_TIMEOUT_S) as http:
-        while time.time() < start_at:
-            time.sleep(0.01)
+        started.wait(CONNECT_TIMEOUT_S)
+        deadline = time.time() + seconds
         i = 0
-        while time.time() < start_at + seconds:
+        while time.time() < deadline:
             kind, route, body = requests[i % len(requests)]
             i += 1
             counts["sent"] += 1
@@ -354,11 +383,12 @@ def bad_phase(serve_cmd: list[str], env: dict, work: Path, args, texts: list[str
     server = Server(serve_cmd, {**env, "TOXIC_LOG": str(log)}, work)
     try:
         server.phase_peak_mb()
-        start_at = time.time() + 5 + args.clients * 0.1  # as load() starts its clients
+        started = threading.Event()  # set when the normal clients are connected
         bad: dict = {}
-        sender = threading.Thread(target=lambda: bad.update(bad_traffic(server.url, args.seconds, start_at)))
+        sender = threading.Thread(target=lambda: bad.update(bad_traffic(server.url, args.seconds, started)))
         sender.start()
-        normal = load_on(server, "/classify", args.clients, args.seconds, texts, args.procs)
+        normal = load_on(server, "/classify", args.clients, args.seconds, texts, args.procs, started)
+        started.set()  # in case the load never got that far: the sender then ends by itself
         sender.join(CALL_TIMEOUT_S + 30)
         client = gradio_client(server.url)
         t0 = time.perf_counter()

@@ -1,16 +1,10 @@
 """Training augmentations: identity swaps stay within category and form, obfuscation draws on toxic.eval.perturb,
-our lists are not the evaluation set's, and a tiny real training run uses both."""
+and our lists are not the evaluation set's. A tiny real training run with every augmentation on is in
+test_container.py (the training image's entry point, run once)."""
 
-import json
 import random
-import re
-import subprocess
-from pathlib import Path
 
-import numpy as np
-import pytest
-
-from toxic.data import LABELS, load_bias_madlibs
+from toxic.data import load_bias_madlibs
 from toxic.eval.evaluate import IDENTITIES
 from train.augment import (
     _SLOT,
@@ -21,8 +15,6 @@ from train.augment import (
     swap_identities,
     template_texts,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_swaps_stay_within_the_slot_and_keep_case():
@@ -94,79 +86,3 @@ def test_augment_texts_rates_and_determinism():
     assert 150 < info["obfuscated"] < 250  # a fifth of all 1000
     assert info["rows"] == 1000 and info["examples"]
     assert augment_texts(texts)[0] == texts  # off by default
-
-
-def export_ops(train_python: Path, run_dir: Path, out: Path, options: str) -> str:
-    """``train.export.export(run_dir, out, strict=False, <options>)`` in the training environment; the sorted
-    op types of the int8 graph it wrote, as printed."""
-    code = (
-        f"import onnx; from train.export import export; export({str(run_dir)!r}, {str(out)!r}, strict=False, "
-        f"{options}); print(sorted({{n.op_type for n in onnx.load({str(out / 'model.onnx')!r}).graph.node}}))"
-    )
-    run = subprocess.run(
-        [str(train_python), "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=900
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    return run.stdout.strip().splitlines()[-1]
-
-
-@pytest.mark.slow
-@pytest.mark.train
-def test_a_tiny_training_run_with_augmentations_then_unfused_s8_and_static_exports(train_python, tmp_path):
-    run_dir = tmp_path / "run"
-    cmd = [str(train_python), "-m", "train.train", "--limit", "48", "--limit-val", "10", "--max-steps", "2"]
-    cmd += ["--epochs", "1", "--no-export", "--run-dir", str(run_dir), "--threads", "1"]
-    cmd += ["--augment-identity", "1.0", "--augment-obfuscate", "0.5", "--augment-templates", "16"]
-    cmd += ["--augment-functional", "8"]
-    cmd += ["--deobfuscate"]
-    run = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, timeout=900)
-    assert run.returncode == 0, run.stderr[-3000:]
-    config = json.loads((run_dir / "config.json").read_text())
-    assert config["augment_identity"] == 1.0 and config["deobfuscate"] is True
-    undone = re.search(r"deobfuscated (\d+) of 72 epoch 1 train texts", run.stdout)  # 48 + 16 + 8 functional
-    assert undone and int(undone.group(1)) > 0  # half the rows were obfuscated, and some of that is undone
-    record = json.loads((run_dir / "history.json").read_text())[0]
-    assert record["augmented"]["rows"] == 48
-    assert record["augmented"]["identity_swapped"] > 0 and record["augmented"]["obfuscated"] > 10
-    assert record["augmented"]["templates"] == 16 and record["augmented"]["functional"] == 8
-    examples = json.loads((run_dir / "augmented_epoch1.json").read_text())["examples"]
-    assert examples and all(before != after for before, after in examples)
-    assert any(after.startswith("template: toxic=") for _, after in examples)
-    assert any(after.startswith("functional: toxic=") and "insult=" in after for _, after in examples)
-    assert "epoch 1 augmentation:" in run.stdout
-
-    # the same tiny run through the export without fusions (--no-fuse; the default export is fused, and
-    # test_container exports that way) and with s8 weights (--signed-weights; the default is u8): the graph as
-    # Optimum wrote it, then int8, then serving
-    out = tmp_path / "unfused"
-    ops = export_ops(train_python, run_dir, out, "fused=False, signed_weights=True")
-    assert "Attention" not in ops and "SkipLayerNormalization" not in ops and "MatMulInteger" in ops, ops
-    meta = json.loads((out / "toxic.json").read_text())
-    assert meta["graph"] == "as exported" and "s8 weights" in meta["quantization"]
-    code = (
-        "import onnx; from onnx import TensorProto as T; m = onnx.load('model.onnx'); "
-        "w = {t.name: t.data_type for t in m.graph.initializer}; "
-        "print(sorted({T.DataType.Name(w[n.input[1]]) for n in m.graph.node if n.op_type == 'MatMulInteger' "
-        "and n.input[1] in w}))"  # the weights; attention's own products quantize both inputs on the fly
-    )
-    dtypes = subprocess.run(
-        [str(train_python), "-c", code], capture_output=True, text=True, cwd=out, check=True
-    )
-    assert dtypes.stdout.strip() == "['INT8']", dtypes.stdout
-    from toxic import Classifier
-
-    clf = Classifier.load(out)
-    assert clf.labels == LABELS and clf.predict_proba(["you stupid idiot", "hello"]).shape == (2, len(LABELS))
-    assert set(json.loads((out / "toxic.json").read_text())["attributes"].values()) == set(LABELS)
-
-    # and static int8 (--static): activation ranges calibrated on training tweets, so a text scores the same
-    # alone or in any batch (dynamic int8 moves scores by up to ~0.1 with the batch)
-    out = tmp_path / "static"
-    ops = export_ops(train_python, run_dir, out, "static=True")
-    assert "QLinearMatMul" in ops and "DynamicQuantizeLinear" not in ops, ops
-    assert json.loads((out / "toxic.json").read_text())["quantization"].startswith("int8 static")
-    texts = ["you stupid idiot", "hello there, how was the weekend?", "ok", "thanks " * 40]
-    clf = Classifier.load(out)
-    batched = clf.predict_proba(texts)
-    alone = np.array([clf.predict_proba([t])[0] for t in texts])
-    np.testing.assert_allclose(batched, alone, atol=1e-6)

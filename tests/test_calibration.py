@@ -120,7 +120,7 @@ def test_calibrate_script_writes_toxic_json(tmp_path):
     model = tmp_path / "model"
     shutil.copytree(DEFAULT_MODEL, model)
     before = json.loads((model / "toxic.json").read_text())
-    stale = pd.read_parquet(model / "reference.parquet")
+    stale = pd.read_parquet(model / "reference.parquet").head(300)  # the rewrite keeps the profile's size
     stale["toxic_label"] = ~stale["toxic_label"].astype(bool)  # a profile that no longer matches the model
     stale.to_parquet(model / "reference.parquet")
     run = subprocess.run(
@@ -146,5 +146,6 @@ def test_calibrate_script_writes_toxic_json(tmp_path):
     # the drift reference profile was rewritten with the calibrated scores and thresholds
     assert "with the calibrated scores and thresholds" in run.stdout
     ref = pd.read_parquet(model / "reference.parquet")
+    assert len(ref) == 300
     for label in LABELS:
         assert ((ref[label] >= clf.thresholds[label]) == ref[f"{label}_label"].astype(bool)).all()

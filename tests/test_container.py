@@ -1,6 +1,7 @@
 """The training image (train/Dockerfile): it lints, it copies what exists, and its entry point, run as the container
 runs it (only the copied files, data from gs://, $AIP_MODEL_DIR a bucket), trains, exports, quantizes and uploads
-a model that toxic.Classifier loads. No Docker daemon is needed: the image's Python is the training venv's."""
+a model that toxic.Classifier loads. No Docker daemon is needed: the image's Python is the training venv's. The
+one tiny run has every augmentation on, and is exported twice more: unfused with s8 weights, and static int8."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from tests.conftest import REPO
-from toxic.data import data_dir, manifest_hash
+from toxic.data import LABELS, data_dir, manifest_hash
 from train.remote import upload_dir
 
 DOCKERFILE = REPO / "train" / "Dockerfile"
@@ -43,10 +47,16 @@ def test_dockerfile_lints_pins_its_base_and_copies_paths_that_exist():
     assert entrypoint() == ["python", "-m", "train.train"]
 
 
-@pytest.mark.train
-@pytest.mark.slow
-def test_entry_point_runs_as_in_the_container(train_python, gcs, tmp_path, monkeypatch):
-    app = tmp_path / "app"  # the image's WORKDIR: only what the Dockerfile copies
+# every training augmentation on, so this one smoke run also shows them at work (the rows are 48 + 16 + 8)
+AUGMENT = ["--augment-identity", "1.0", "--augment-obfuscate", "0.5", "--augment-templates", "16"]
+AUGMENT += ["--augment-functional", "8", "--deobfuscate"]
+
+
+@pytest.fixture(scope="module")
+def container_run(train_python, gcs_server, tmp_path_factory):
+    """The entry point run once as the container runs it: only the copied files, data from gs://, $AIP_MODEL_DIR a
+    bucket. Returns the process and the run directory it trained in (uploaded to the bucket at the end)."""
+    app = tmp_path_factory.mktemp("container") / "app"  # the image's WORKDIR: only what the Dockerfile copies
     for src, dest in copies():
         target = app / dest
         if (REPO / src).is_dir():
@@ -56,19 +66,40 @@ def test_entry_point_runs_as_in_the_container(train_python, gcs, tmp_path, monke
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(REPO / src, target)
-    gcs.bucket("toxic-vertex")
-    version = manifest_hash(data_dir())[:16]
-    upload_dir(data_dir(), f"gs://toxic-vertex/data/{version}")  # what submit_vertex.py uploads
-    monkeypatch.setenv("AIP_MODEL_DIR", "gs://toxic-vertex/runs/job-1/model/")  # what Vertex AI sets
-    monkeypatch.setenv("GIT_COMMIT", "0123456789abcdef")  # what the image build sets
-    monkeypatch.delenv("TOXIC_DATA_DIR", raising=False)
-    python, *rest = entrypoint()
-    tiny = ["--limit", "48", "--limit-val", "10", "--max-steps", "2", "--epochs", "1", "--device", "cpu"]
-    command = [str(train_python), *rest, "--data-dir", f"gs://toxic-vertex/data/{version}", *tiny]
-    out = subprocess.run(command, cwd=app, capture_output=True, text=True, timeout=1500)
+    if gcs_server.proc is None or gcs_server.proc.poll() is not None:
+        gcs_server.start()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("STORAGE_EMULATOR_HOST", gcs_server.host)
+        env.setenv("GOOGLE_CLOUD_PROJECT", "test")
+        env.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+        gcs_server.bucket("toxic-vertex")
+        version = manifest_hash(data_dir())[:16]
+        upload_dir(data_dir(), f"gs://toxic-vertex/data/{version}")  # what submit_vertex.py uploads
+        env.setenv("AIP_MODEL_DIR", "gs://toxic-vertex/runs/job-1/model/")  # what Vertex AI sets
+        env.setenv("GIT_COMMIT", "0123456789abcdef")  # what the image build sets
+        env.delenv("TOXIC_DATA_DIR", raising=False)
+        python, *rest = entrypoint()
+        tiny = ["--limit", "48", "--limit-val", "10", "--max-steps", "2", "--epochs", "1", "--device", "cpu"]
+        tiny += ["--threads", "1"]
+        command = [
+            str(train_python),
+            *rest,
+            "--data-dir",
+            f"gs://toxic-vertex/data/{version}",
+            *tiny,
+            *AUGMENT,
+        ]
+        out = subprocess.run(command, cwd=app, capture_output=True, text=True, timeout=1500)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    assert "uploaded" in out.stdout and "to gs://toxic-vertex/runs/job-1/model/" in out.stdout
+    (run_dir,) = (app / "runs").iterdir()  # a gs:// target trains in runs/<time>, then uploads it
+    return out, run_dir
 
+
+@pytest.mark.train
+@pytest.mark.slow
+def test_entry_point_runs_as_in_the_container(container_run, gcs, tmp_path):
+    out, _ = container_run
+    assert "uploaded" in out.stdout and "to gs://toxic-vertex/runs/job-1/model/" in out.stdout
     bucket = gcs.bucket("toxic-vertex")
     prefix = "runs/job-1/model/"
     names = {b.name.removeprefix(prefix) for b in bucket.list_blobs(prefix=prefix)}
@@ -87,6 +118,7 @@ def test_entry_point_runs_as_in_the_container(train_python, gcs, tmp_path, monke
     assert meta["quantization"].startswith("int8") and meta["version"] == "0123456789ab"
     assert "fusions" in meta["graph"]  # the default export fuses attention before int8
     assert (model / "model.onnx").stat().st_size < 40e6  # int8: ~23 MB; the fp32 graph is ~90 MB
+    assert len(pd.read_parquet(model / "reference.parquet")) == 200  # a smoke run's small drift profile
     from toxic import Classifier
     from toxic.hub import push
 
@@ -94,6 +126,88 @@ def test_entry_point_runs_as_in_the_container(train_python, gcs, tmp_path, monke
     assert all(0 <= r["toxic"] <= 1 and 0 <= r["hate"] <= 1 for r in result)
     plan = push(model, "toxic-org/toxic-minilm", dry_run=True)  # the fresh card is valid Hub metadata
     assert plan["card"]["model-index"] and "plots/roc.png" in plan["files"]
+
+
+@pytest.mark.train
+@pytest.mark.slow
+def test_every_augmentation_at_work_in_the_run(container_run):
+    out, run_dir = container_run
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["augment_identity"] == 1.0 and config["deobfuscate"] is True
+    undone = re.search(r"deobfuscated (\d+) of 72 epoch 1 train texts", out.stdout)  # 48 + 16 + 8 functional
+    assert undone and int(undone.group(1)) > 0  # half the rows were obfuscated, and some of that is undone
+    record = json.loads((run_dir / "history.json").read_text())[0]
+    assert record["augmented"]["rows"] == 48
+    assert record["augmented"]["identity_swapped"] > 0 and record["augmented"]["obfuscated"] > 10
+    assert record["augmented"]["templates"] == 16 and record["augmented"]["functional"] == 8
+    examples = json.loads((run_dir / "augmented_epoch1.json").read_text())["examples"]
+    assert examples and all(before != after for before, after in examples)
+    assert any(after.startswith("template: toxic=") for _, after in examples)
+    assert any(after.startswith("functional: toxic=") and "insult=" in after for _, after in examples)
+    assert "epoch 1 augmentation:" in out.stdout
+
+
+def export_ops(train_python: Path, run_dir: Path, out: Path, options: str) -> str:
+    """``train.export.export(run_dir, out, strict=False, <options>)`` in the training environment; the sorted
+    op types of the int8 graph it wrote, as printed."""
+    code = (
+        f"import onnx; from train.export import export; export({str(run_dir)!r}, {str(out)!r}, strict=False, "
+        f"{options}); print(sorted({{n.op_type for n in onnx.load({str(out / 'model.onnx')!r}).graph.node}}))"
+    )
+    run = subprocess.run(
+        [str(train_python), "-c", code], capture_output=True, text=True, cwd=REPO, timeout=900
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.train
+@pytest.mark.slow
+def test_the_run_exports_unfused_with_s8_weights(container_run, train_python, tmp_path):
+    """The export without fusions (the default export, above, is fused) and with s8 weights (the default is u8):
+    the graph as Optimum wrote it, then int8, then serving."""
+    _, run_dir = container_run
+    out = tmp_path / "unfused"
+    ops = export_ops(train_python, run_dir, out, "fused=False, signed_weights=True, profile_texts=100")
+    assert "Attention" not in ops and "SkipLayerNormalization" not in ops and "MatMulInteger" in ops, ops
+    meta = json.loads((out / "toxic.json").read_text())
+    assert meta["graph"] == "as exported" and "s8 weights" in meta["quantization"]
+    code = (
+        "import onnx; from onnx import TensorProto as T; m = onnx.load('model.onnx'); "
+        "w = {t.name: t.data_type for t in m.graph.initializer}; "
+        "print(sorted({T.DataType.Name(w[n.input[1]]) for n in m.graph.node if n.op_type == 'MatMulInteger' "
+        "and n.input[1] in w}))"  # the weights; attention's own products quantize both inputs on the fly
+    )
+    dtypes = subprocess.run(
+        [str(train_python), "-c", code], capture_output=True, text=True, cwd=out, check=True
+    )
+    assert dtypes.stdout.strip() == "['INT8']", dtypes.stdout
+    from toxic import Classifier
+
+    clf = Classifier.load(out)
+    assert clf.labels == LABELS and clf.predict_proba(["you stupid idiot", "hello"]).shape == (2, len(LABELS))
+    assert set(meta["attributes"].values()) == set(LABELS)
+    assert len(pd.read_parquet(out / "reference.parquet")) == 100
+
+
+@pytest.mark.train
+@pytest.mark.slow
+def test_the_run_exports_static_int8(container_run, train_python, tmp_path):
+    """Static int8: activation ranges calibrated on training tweets, so a text scores the same alone or in any
+    batch (dynamic int8 moves scores by up to ~0.1 with the batch)."""
+    _, run_dir = container_run
+    out = tmp_path / "static"
+    ops = export_ops(train_python, run_dir, out, "static=True, calibration_texts=32, profile_texts=100")
+    assert "QLinearMatMul" in ops and "DynamicQuantizeLinear" not in ops, ops
+    quantization = json.loads((out / "toxic.json").read_text())["quantization"]
+    assert quantization.startswith("int8 static") and "of 32 training tweets" in quantization
+    texts = ["you stupid idiot", "hello there, how was the weekend?", "ok", "thanks " * 40]
+    from toxic import Classifier
+
+    clf = Classifier.load(out)
+    batched = clf.predict_proba(texts)
+    alone = np.array([clf.predict_proba([t])[0] for t in texts])
+    np.testing.assert_allclose(batched, alone, atol=1e-6)
 
 
 @pytest.mark.train

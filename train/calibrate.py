@@ -101,9 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(json.dumps(meta, indent=2))
         print(f"wrote calibration and thresholds to {path}")
         if (model_dir / "reference.parquet").exists():  # its scores and decisions are the model's: redo them
-            from toxic.monitor.profile import write_profile
+            from toxic.monitor.profile import load_profile, write_profile
 
-            print(f"rewrote {write_profile(model_dir)} with the calibrated scores and thresholds")
+            n = len(load_profile(model_dir))  # as many training texts as before, scored anew
+            print(f"rewrote {write_profile(model_dir, n=n)} with the calibrated scores and thresholds")
     return 0
 
 

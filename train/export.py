@@ -64,11 +64,14 @@ def fuse(fp32_dir: Path) -> None:
 
 
 CALIBRATION_TEXTS = 400  # training tweets whose activations set the static ranges
+PROFILE_TEXTS = 5000  # training tweets in the drift reference profile
 # calibration batches are padded or cut to this many tokens (the percentile method needs one shape)
 CALIBRATION_TOKENS = 64
 
 
-def calibration_feeds(tokenizer_file: Path, seed: int = 0) -> list[dict[str, np.ndarray]]:
+def calibration_feeds(
+    tokenizer_file: Path, n: int = CALIBRATION_TEXTS, seed: int = 0
+) -> list[dict[str, np.ndarray]]:
     """Batches of 8 training tweets (never val) as the graph's inputs, for static calibration."""
     import random
 
@@ -77,7 +80,7 @@ def calibration_feeds(tokenizer_file: Path, seed: int = 0) -> list[dict[str, np.
     from toxic.data import build_splits
 
     train = build_splits()["train"]["text"].tolist()  # already cleaned (toxic.text.clean_text)
-    texts = random.Random(seed).sample(train, min(CALIBRATION_TEXTS, len(train)))
+    texts = random.Random(seed).sample(train, min(n, len(train)))
     tokenizer = Tokenizer.from_file(str(tokenizer_file))
     tokenizer.no_padding()
     tokenizer.no_truncation()
@@ -93,7 +96,7 @@ def calibration_feeds(tokenizer_file: Path, seed: int = 0) -> list[dict[str, np.
     return feeds
 
 
-def quantize_static(fp32_dir: Path, out_dir: Path) -> Path:
+def quantize_static(fp32_dir: Path, out_dir: Path, n: int = CALIBRATION_TEXTS) -> Path:
     """Static int8: weights per channel, activations with ranges from the 99.99th percentile on training tweets.
     The two attention MatMuls that multiply activations by activations stay in float."""
     from onnxruntime.quantization import (
@@ -120,7 +123,7 @@ def quantize_static(fp32_dir: Path, out_dir: Path) -> Path:
         names = {i.name for i in model.graph.input}
         feeds = [
             {k: v for k, v in feed.items() if k in names}
-            for feed in calibration_feeds(fp32_dir / "tokenizer.json")
+            for feed in calibration_feeds(fp32_dir / "tokenizer.json", n)
         ]
         quantize_static(
             str(pre),
@@ -208,13 +211,17 @@ def export(
     fused: bool = True,
     static: bool = False,
     signed_weights: bool = False,
+    calibration_texts: int = CALIBRATION_TEXTS,
+    profile_texts: int = PROFILE_TEXTS,
 ) -> Path:
     """Export, fuse, quantize and check. ``strict`` fails on < 99% decision agreement (off for untrained smoke
     runs, whose scores all sit at the threshold); ``fused`` applies onnxruntime's transformer fusions first: the
     same throughput on this CPU, but one text scores ~1 ms (10-15%) faster (docs/experiments.md);
     ``static`` calibrates activation ranges on training tweets (no fusions then: the fused attention op has no
     static int8 kernel); ``signed_weights`` quantizes weights to s8 instead of u8 (dynamic only): faster
-    batches on AVX2 through onnxruntime's u8s8 kernels, decisions within the same parity bound here."""
+    batches on AVX2 through onnxruntime's u8s8 kernels, decisions within the same parity bound here.
+    ``calibration_texts`` (static only) and ``profile_texts`` (the drift reference profile) are numbers of training
+    tweets; smoke runs pass small ones."""
     fused = fused and not static
     run_dir = Path(run_dir)
     out_dir = Path(out_dir) if out_dir else run_dir / "onnx"
@@ -231,7 +238,7 @@ def export(
         if fused:
             fuse(fp32)
         if static:
-            quantize_static(fp32, out_dir)
+            quantize_static(fp32, out_dir, calibration_texts)
         else:
             quantize(fp32, out_dir, signed_weights)
         for name in (
@@ -261,7 +268,7 @@ def export(
         "data_manifest_sha256": run["data_manifest_sha256"],
         "quantization": (
             f"int8 static (onnxruntime quantize_static, per-channel weights, activations at the 99.99th percentile "
-            f"of {CALIBRATION_TEXTS} training tweets)"
+            f"of {calibration_texts} training tweets)"
             if static
             else f"int8 dynamic (Optimum ORTQuantizer, {'u8 activations x s8 weights' if signed_weights else 'avx2'}, per-channel weights)"
         ),
@@ -291,7 +298,7 @@ def export(
         )
     from toxic.monitor.profile import write_profile
 
-    print(f"reference profile for drift monitoring: {write_profile(out_dir)}")
+    print(f"reference profile for drift monitoring: {write_profile(out_dir, n=profile_texts)}")
     return out_dir
 
 
