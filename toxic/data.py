@@ -66,7 +66,7 @@ def data_dir() -> Path:
 class SplitConfig:
     davidson_val_fraction: float = 0.1  # share of Davidson held out for validation, per class
     seed: int = 13  # fixes the Davidson split
-    olid_individual_hate: bool = True  # an offensive OLID tweet aimed at one person is hate 0 (False: unknown)
+    olid_individual_hate: bool = True  # OLID tweets aimed at one person: hate 0 (False: unknown)
 
     def __post_init__(self) -> None:
         if not 0 < self.davidson_val_fraction < 1:
