@@ -88,12 +88,17 @@ def gcs_server():
     emulator.stop()
 
 
+def use(emulator: Emulator, env: pytest.MonkeyPatch) -> Emulator:
+    """The emulator running (restarted if a test stopped it), with STORAGE_EMULATOR_HOST set through ``env``."""
+    if emulator.proc is None or emulator.proc.poll() is not None:
+        emulator.start()
+    env.setenv("STORAGE_EMULATOR_HOST", emulator.host)
+    env.setenv("GOOGLE_CLOUD_PROJECT", "test")
+    os.environ.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
+    return emulator
+
+
 @pytest.fixture
 def gcs(gcs_server, monkeypatch):
-    """The running emulator, with STORAGE_EMULATOR_HOST set for this test (restarted if a test stopped it)."""
-    if gcs_server.proc is None or gcs_server.proc.poll() is not None:
-        gcs_server.start()
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_server.host)
-    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "test")
-    os.environ.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
-    yield gcs_server
+    """The running emulator, with STORAGE_EMULATOR_HOST set for this test."""
+    yield use(gcs_server, monkeypatch)

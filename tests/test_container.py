@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import REPO
+from tests.storage_emulator import use
 from toxic.data import LABELS, data_dir, manifest_hash
 from train.remote import upload_dir
 
@@ -66,13 +67,8 @@ def container_run(train_python, gcs_server, tmp_path_factory):
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(REPO / src, target)
-    if gcs_server.proc is None or gcs_server.proc.poll() is not None:
-        gcs_server.start()
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("STORAGE_EMULATOR_HOST", gcs_server.host)
-        env.setenv("GOOGLE_CLOUD_PROJECT", "test")
-        env.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
-        gcs_server.bucket("toxic-vertex")
+        use(gcs_server, env).bucket("toxic-vertex")
         version = manifest_hash(data_dir())[:16]
         upload_dir(data_dir(), f"gs://toxic-vertex/data/{version}")  # what submit_vertex.py uploads
         env.setenv("AIP_MODEL_DIR", "gs://toxic-vertex/runs/job-1/model/")  # what Vertex AI sets
