@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         summary.append(
             f"| {attribute} | {label} | {split} | {m['roc_auc']:.3f} | {m['pr_auc']:.3f} | {m['ece']:.3f} |"
         )
-        for t in (clf.thresholds[label], 0.5, 0.7, 0.9):
+        for t in sorted({clf.thresholds[label], 0.5, 0.7, 0.9}):  # the model's own once, in order
             flagged = p >= t
             hits = int((flagged & (y == 1)).sum())
             precision = hits / flagged.sum() if flagged.any() else float("nan")

@@ -17,7 +17,9 @@ pytest_plugins = ["tests.storage_emulator"]
 
 REPO = Path(__file__).resolve().parents[1]
 # The shipped model's labels, in its order: toxic and hate, and whatever labels it has gained (toxic.json)
-MODEL_LABELS = tuple(json.loads((REPO / "models" / "default" / "toxic.json").read_text())["labels"])
+_MODEL = json.loads((REPO / "models" / "default" / "toxic.json").read_text())
+MODEL_LABELS = tuple(_MODEL["labels"])
+MODEL_THRESHOLDS = dict(_MODEL["thresholds"])  # the shipped model's own thresholds, per label
 SCORE_COLUMNS = [*MODEL_LABELS, *(f"{label}_label" for label in MODEL_LABELS)]  # what a scored file adds
 TRAIN_PYTHON = REPO / ".venv-train" / "bin" / "python"
 CLOUD_PYTHON = REPO / ".venv-cloud" / "bin" / "python"

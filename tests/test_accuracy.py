@@ -1,24 +1,31 @@
 """The shipped model's quality on the benchmarks' validation splits (full splits), at its own thresholds.
 
-The floor is 0.78 (toxic) / 0.75 (hate) macro-F1. As served (look-alike spellings undone, batches of at most
-256 padded tokens) the shipped model measures 0.7788 / 0.7551 (`toxic eval`; docs/evaluation.md): `toxic` is
-short of its floor by batching noise (docs/experiments.md, "Batching noise": the same weights score
-0.775-0.781 depending only on how val is cut into batches). So this test guards what we ship against regressions, at the
-bottom of that range: a change that moves `toxic` below 0.775 is more than noise.
+The floors are 0.775 (toxic) / 0.75 (hate) / 0.765 (insult) macro-F1. As served (look-alike spellings undone,
+batches of at most 256 padded tokens) the shipped model measures 0.7822 / 0.7562 / 0.7738 (`toxic eval`;
+docs/evaluation.md). The same weights score about +-0.003 apart depending only on how val is cut into batches
+(docs/experiments.md, "Batching noise"), so the floors sit below that band: a change that crosses one is more
+than noise.
 
 And the failure the templates augmentation fixed: harmless sentences that name a group (our own sentences, neither
 training templates nor bias madlibs) must not be flagged just for naming it; hostile ones still are.
 """
 
+import io
+
+import pandas as pd
 import pytest
 
-from toxic.eval.evaluate import evaluate_model
+from tests.conftest import MODEL_LABELS, toxic_cli
 
-SHIPPED = {"toxic": 0.775, "hate": 0.75}  # macro-F1 on TweetEval offensive val / TweetEval hate val
+SHIPPED = {"toxic": 0.775, "hate": 0.75, "insult": 0.765}  # macro-F1 on offensive val / hate val / OLID-B val
 
 
-def test_default_model_quality_on_validation(clf):
-    result = evaluate_model(clf)
+def test_default_model_quality_on_validation():
+    """Through `toxic eval`, as a user measures it: one JSON object, a metrics object per label."""
+    out = toxic_cli("eval")
+    assert out.returncode == 0, out.stderr
+    result = pd.read_json(io.StringIO(out.stdout))
+    assert set(result.columns) == set(MODEL_LABELS)
     for label, floor in SHIPPED.items():
         assert result[label]["macro_f1"] >= floor, (label, result[label])
         assert result[label]["roc_auc"] > 0.82

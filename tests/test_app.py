@@ -111,8 +111,8 @@ def test_score_csv(client, tmp_path):
     top = preview["data"][0]
     assert top[:3] == [1, "1", "You are a disgusting idiot."] and all(v == round(v, 3) for v in top[3:])
     # one histogram per label, each counting every row once
-    assert len(histograms) == 2
-    assert [sum(row[1] for row in h["data"]) for h in histograms] == [3, 3]
+    assert len(histograms) == len(MODEL_LABELS)
+    assert [sum(row[1] for row in h["data"]) for h in histograms] == [3] * len(MODEL_LABELS)
 
 
 def test_healthz_metrics_and_rest(app_server):

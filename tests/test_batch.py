@@ -9,7 +9,7 @@ import re
 import pandas as pd
 import pytest
 
-from tests.conftest import SCORE_COLUMNS
+from tests.conftest import MODEL_LABELS, SCORE_COLUMNS
 from tests.csv_cases import ACCEPTED, REFUSED
 from toxic.batch import escape_formula, score_file
 from toxic.commentfile import looks_like_header, sniff
@@ -199,11 +199,11 @@ def test_thresholds_and_chunks_reach_the_callback(clf, tmp_path):
         src,
         tmp_path / "out.csv",
         chunk_rows=10,
-        thresholds={"toxic": 0.0, "hate": 1.0},
+        thresholds={label: 0.0 if label == "toxic" else 1.0 for label in MODEL_LABELS},
         on_scored=lambda texts, probs, decisions: seen.append((texts, decisions)),
     )
     assert [len(t) for t, _ in seen] == [10, 10, 5] and seen[0][0][0] == "comment number 0"
-    assert summary.flagged == {"toxic": 25, "hate": 0}
+    assert summary.flagged == {label: 25 if label == "toxic" else 0 for label in MODEL_LABELS}
     assert all(d[:, 0].all() for _, d in seen)
 
 

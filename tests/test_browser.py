@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, free_port
+from tests.conftest import MODEL_THRESHOLDS, REPO, free_port
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = REPO / "test-artifacts"
@@ -115,7 +115,7 @@ def expect_error(page, message: str) -> None:
 
 def test_classify_flow(page):
     verdict = classify(page, INSULT)
-    assert verdict.startswith("Over threshold: toxic") and "≥ 0.40" in verdict
+    assert verdict.startswith("Over threshold: toxic") and f"≥ {MODEL_THRESHOLDS['toxic']:.2f}" in verdict
     words = page.locator(".toxic-explanation .toxic-word")
     idiot = words.filter(has_text="idiot").first
     assert idiot.get_attribute("title").endswith("log-odds")  # the figure on hover
@@ -238,7 +238,7 @@ def test_example_click_shows_cached_result(page, app_server):
             break
         page.wait_for_timeout(100)
     assert box.input_value().strip() == example_text
-    assert slider.input_value() == "0.4"
+    assert float(slider.input_value()) == MODEL_THRESHOLDS["toxic"]
     page.locator("p", has_text=VERDICT).first.wait_for()
     page.screenshot(path=str(ARTIFACTS / "example.png"), full_page=True)
     # cached at first use, in a folder named for the model and the examples (<key>/<component id>/log.csv)

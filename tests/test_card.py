@@ -58,11 +58,17 @@ def test_a_three_label_card(tmp_path):
         assert row in text, name
 
 
-def test_the_shipped_card_says_what_it_does_not_know(tmp_path):
+def test_an_older_card_says_what_it_does_not_know(tmp_path):
+    """A two-label export from before label sources were recorded: the shipped model's files with those cut."""
     model = tmp_path / "model"
     model.mkdir()
     for name in ("toxic.json", "metrics.json", "parity.json"):
         shutil.copy(DEFAULT_MODEL / name, model / name)
+    meta = json.loads((model / "toxic.json").read_text())
+    meta["labels"] = ["toxic", "hate"]
+    meta["attributes"] = {"TOXICITY": "toxic", "IDENTITY_ATTACK": "hate"}
+    del meta["label_sources"]
+    (model / "toxic.json").write_text(json.dumps(meta))
     text = write_card(model).read_text()
     assert "2 labels (`toxic`, `hate`)" in text and "`insult`" not in text
     assert "not recorded with this model" in text  # an older export has no label sources

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from tests.conftest import MODEL_LABELS
 from tests.hub_cache import fill_hub_cache
 from toxic import Classifier, InputError, ModelError
 from toxic.classifier import DEFAULT_MODEL
@@ -24,7 +25,7 @@ def test_predict_single_and_list(clf):
 def test_predict_proba_shape_and_order_independence(clf):
     texts = ["short", "a somewhat longer sentence about the weather today", "you idiot", "ok"]
     p = clf.predict_proba(texts)
-    assert p.shape == (4, 2) and p.dtype == np.float32
+    assert p.shape == (4, len(MODEL_LABELS)) and p.dtype == np.float32
     rev = clf.predict_proba(texts[::-1])[::-1]
     np.testing.assert_allclose(p, rev, atol=1e-5)  # batching by length does not change results
 
@@ -32,8 +33,8 @@ def test_predict_proba_shape_and_order_independence(clf):
 def test_empty_and_whitespace_have_a_defined_result(clf):
     p = clf.predict_proba(["", "   ", "\n\t", None])
     assert (p == 0).all()
-    assert clf.predict("") == {"toxic": 0.0, "hate": 0.0, "labels": []}
-    assert clf.predict_proba([]).shape == (0, 2)
+    assert clf.predict("") == {**{label: 0.0 for label in MODEL_LABELS}, "labels": []}
+    assert clf.predict_proba([]).shape == (0, len(MODEL_LABELS))
 
 
 def test_long_text_is_not_truncated(clf):
@@ -50,7 +51,7 @@ def test_long_text_is_not_truncated(clf):
 def test_unicode_emoji_and_control_characters(clf):
     texts = ["😂😂😂", "naïve café résumé", "你好世界", "\x00\x07 hello \u202e", "ðŸ˜‚ mojibake", "a" * 5000]
     p = clf.predict_proba(texts)
-    assert p.shape == (6, 2) and np.isfinite(p).all()
+    assert p.shape == (6, len(MODEL_LABELS)) and np.isfinite(p).all()
 
 
 def test_a_long_text_is_scored_in_windows(clf):

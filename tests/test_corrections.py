@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import toxic_cli
+from tests.conftest import MODEL_LABELS, toxic_cli
 from toxic.data import read_extra
 from toxic.errors import DataError, InputError
 from toxic.monitor.corrections import CorrectionStore, export_csv, labels_from_choice
@@ -117,8 +117,8 @@ def test_service_flag_keeps_working_for_the_app(tmp_path, clf):
     assert path == service.corrections.path
     assert first["source"] == "ui" and first["labels"] == {"toxic": 1.0, "hate": 0.0}
     assert second["prediction_id"] == "p-1" and second["scores"] == {}
-    with pytest.raises(InputError, match="unknown label insult"):
-        service.flag("x", {}, {"insult": 1.0})
+    with pytest.raises(InputError, match="unknown label profanity"):
+        service.flag("x", {}, {"profanity": 1.0})
     with pytest.raises(InputError, match="classify a text first"):
         service.flag("", {}, "not toxic")
 
@@ -132,8 +132,9 @@ def test_cli_export(tmp_path):
     result = toxic_cli("corrections", "export", "--dir", str(tmp_path / "flags"), "-o", str(out))
     assert result.returncode == 0, result.stderr
     assert "1 labelled texts from 2 corrections" in result.stderr and "1 left out" in result.stderr
+    unknown = {label: -1 for label in MODEL_LABELS}  # labels the correction did not give: masked in training
     assert pd.read_csv(out).to_dict("records") == [
-        {"text": "you absolute idiot", "toxic": 1, "hate": 0, "source": "corrections:ui"}
+        {"text": "you absolute idiot", **unknown, "toxic": 1, "hate": 0, "source": "corrections:ui"}
     ]
     empty = toxic_cli("corrections", "export", "--dir", str(tmp_path / "none"), "-o", str(out))
     assert empty.returncode == 2 and empty.stderr.startswith("error: no corrections in")

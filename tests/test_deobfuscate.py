@@ -95,7 +95,9 @@ def test_the_classifier_scores_an_obfuscated_insult_like_the_plain_one(clf):
     np.testing.assert_allclose(spaced, plain, atol=1e-6)
     raw = Classifier.load(deobfuscate=False)
     assert raw.deobfuscator is None
-    assert raw.predict_proba(["you are an 1d10t"])[0, 0] < plain[0] - 0.3  # what it undoes matters
+    # what it undoes matters: trained on obfuscated copies too, the model reads "1d10t" alone, but not this
+    kill, leet = clf.predict_proba(["kill yourself", "k1ll y0urs3lf"])[:, 0]
+    assert leet == pytest.approx(kill, abs=1e-6) and raw.predict_proba(["k1ll y0urs3lf"])[0, 0] < kill - 0.2
 
 
 def test_the_app_service_says_what_the_model_read(clf):

@@ -15,6 +15,7 @@ from toxic.classifier import DEFAULT_MODEL, read_info
 from toxic.data import DEFAULT_RUDDIT, LABELS
 from toxic.eval.evaluate import bias_metrics
 from toxic.eval.perturb import KINDS
+from toxic.eval.suite import SECTIONS
 
 REPO = DEFAULT_MODEL.parents[1]
 OWN = read_info(
@@ -161,7 +162,7 @@ def test_the_readme_results_table_is_the_suite_output(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert readme.read_text() == (REPO / "README.md").read_text()
     meta = json.loads(results.read_text())["meta"]
-    assert not meta["quick"] and meta["sections"] == ["val", "bias", "ruddit", "robustness", "speed"]
+    assert not meta["quick"] and meta["sections"] == list(SECTIONS)
     assert "models/default" in meta["models"]
 
     (tmp_path / "other.md").write_text("# no table here\n")

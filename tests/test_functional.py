@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from tests.conftest import MODEL_LABELS
 from toxic.classifier import DEFAULT_MODEL
 from toxic.data import LABELS
 from toxic.eval.functional import (
@@ -182,14 +183,11 @@ def test_the_suite_on_the_shipped_model(tmp_path):
     assert set(report["functionalities"]) == set(FUNCTIONALITIES)
     asserted = sum(v["n"] for by in report["functionalities"].values() for k, v in by.items() if k != "all")
     assert len(report["failures"]) == round(asserted * (1 - report["accuracy"]))
-    # The shipped model has no insult output: its columns are toxic and hate only.
-    assert "insult" not in report["accuracy_by_label"] and {"toxic", "hate"} <= set(
-        report["accuracy_by_label"]
-    )
-    # Floors that hold for the shipped model (2026-12-02): it gets plain hate and neutral mentions right,
-    # and fails negated hate and counter-speech (the blind spots the suite is there to measure).
+    assert set(report["accuracy_by_label"]) == set(MODEL_LABELS)
+    # Floors that hold for the shipped model (2026-12-02): it gets plain hate, direct threats and neutral mentions
+    # right, and fails negated hate and counter-speech (the blind spots the suite is there to measure).
     by = {f: v["all"]["accuracy"] for f, v in report["functionalities"].items()}
-    assert by["derogation_explicit"] > 0.9 and by["identity_neutral"] > 0.9
+    assert by["derogation_explicit"] > 0.9 and by["identity_neutral"] > 0.9 and by["threat_direct"] > 0.9
     assert by["negated_hate"] < 0.5 and by["counter_quote"] < 0.5
     assert 0 <= report["individual_abuse_over_hate_threshold"] <= 1
     table = (tmp_path / "results.md").read_text()

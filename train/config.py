@@ -29,12 +29,12 @@ class TrainConfig:
         True  # batches of similar length: far less padding, same randomness across batches
     )
     augment_identity: float = 0.0  # per row and epoch: swap identity terms within category (augment.py)
-    augment_obfuscate: float = 0.0  # per row and epoch: one toxic.eval.perturb obfuscation (augment.py)
+    augment_obfuscate: float = 0.1  # per row and epoch: one toxic.eval.perturb obfuscation (augment.py)
     augment_templates: int = (
         3000  # extra rows per epoch from our own identity templates (augment.py; 0 = off)
     )
     augment_functional: int = (
-        3000  # extra rows per epoch from the functional suite's training half (data/functional/train.json)
+        1500  # extra rows per epoch from the functional suite's training half (data/functional/train.json)
     )
     olid_individual_hate: bool = True  # OLID tweets aimed at one person train hate as 0 (--no-...: unknown)
     class_weights: str = "none"  # per-label positive weights in the loss: none | sqrt | balanced (neg/pos)

@@ -321,9 +321,9 @@ def readme_block(results_file: Path) -> str:
     return "\n".join(
         [
             f"<!-- suite-table: {where} -->",
-            f"Generated from `{where}` (`{meta['command']}`, {meta['date']}"
+            f"From `{meta['command']}` ({meta['date']}"
             + (", **--quick: subsampled**" if meta["quick"] else "")
-            + f"); every metric, per identity and per perturbation, with plots: `{where.parent}/results.md`.",
+            + f"); every metric and plot: `{where.parent}/results.md`.",
             "",
             _table(
                 ["metric", "target", *[f"`{n}`" for n in results]],
