@@ -7,6 +7,7 @@ client sees the server go away and come back, as in an outage).
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -102,3 +103,19 @@ def use(emulator: Emulator, env: pytest.MonkeyPatch) -> Emulator:
 def gcs(gcs_server, monkeypatch):
     """The running emulator, with STORAGE_EMULATOR_HOST set for this test."""
     yield use(gcs_server, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def user_credentials(tmp_path_factory):
+    """A user-credentials file (``gcloud auth application-default login``'s kind) holding an access token that
+    has not expired: google-auth finds credentials at once and needs no token endpoint, and the emulator takes any
+    token. Without credentials, Beam retries the lookup for ~25 s in each process before it goes on anonymously."""
+    path = tmp_path_factory.mktemp("adc") / "application_default_credentials.json"
+    info = {
+        "type": "authorized_user",
+        "client_id": "test.apps.googleusercontent.com",
+        "client_secret": "test",
+    }
+    info |= {"refresh_token": "test", "token": "test-token", "expiry": "2099-01-01T00:00:00Z"}
+    path.write_text(json.dumps(info))
+    return path

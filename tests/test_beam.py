@@ -236,14 +236,16 @@ def test_dataflow_needs_an_image_and_gs_paths(beam_python, tmp_path):
 
 
 @pytest.mark.slow
-def test_gs_paths_on_the_storage_emulator_and_a_dataflow_dry_run(beam_python, gcs, tmp_path):
-    """Beam's GCS I/O follows STORAGE_EMULATOR_HOST. With no credentials, Beam retries the credential lookup for
-    ~25 s per process before it goes on anonymously: one process here (in_memory). NO_GCE_CHECK keeps google-auth
-    from probing the metadata server."""
+def test_gs_paths_on_the_storage_emulator_and_a_dataflow_dry_run(
+    beam_python, gcs, user_credentials, tmp_path
+):
+    """Beam's GCS I/O follows STORAGE_EMULATOR_HOST, with a user's application-default credentials (an unexpired
+    token, so nothing asks Google for one). NO_GCE_CHECK keeps google-auth from probing the metadata server."""
     bucket = gcs.bucket("comments")
     bucket.blob("in/part-0.csv").upload_from_string("id,text\n1,have a lovely day\n2,you absolute idiot\n")
     bucket.blob("in/part-1.csv").upload_from_string("id,text\n3,thanks for the help\n")
     env = {"STORAGE_EMULATOR_HOST": gcs.host, "NO_GCE_CHECK": "True", "GOOGLE_CLOUD_PROJECT": "test"}
+    env["GOOGLE_APPLICATION_CREDENTIALS"] = str(user_credentials)
     out = toxic_beam(
         beam_python,
         "--input",
