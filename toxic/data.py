@@ -121,11 +121,17 @@ def read_olid(root: Path, individual_hate: bool = True) -> pd.DataFrame:
         {"key": [olid_key(t) for t in raw["tweet"]], "offensive": offensive, "insult": insult}
     )
     frame["hate"] = hate
-    return (
-        frame.groupby("key", sort=False)
-        .agg({"offensive": _merge_label, "insult": _merge_label, "hate": _merge_label})
-        .reset_index()
-    )
+    return _merge_by_key(frame, ["offensive", "insult", "hate"])
+
+
+def _merge_by_key(frame: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """One row per key (first-seen order), each label as :func:`_merge_label` merges it, vectorised: the known
+    values' min and max per key agree exactly when there is one known value."""
+    known = frame[labels].where(frame[labels] != MISSING)  # unknown -> NaN, which min and max skip
+    grouped = known.assign(key=frame["key"]).groupby("key", sort=False)
+    low, high = grouped.min(), grouped.max()
+    merged = low.where(low == high).fillna(MISSING).astype(int)
+    return merged.reset_index()
 
 
 def read_offensive(root: Path, split: str, individual_hate: bool = True) -> pd.DataFrame:
