@@ -32,7 +32,7 @@ CANARY = f"CANARY-{uuid.uuid4().hex}"  # written into the files the app must not
 TRACE = re.compile(r"Traceback|File \"|\w+Error:")
 LEAK = re.compile(TRACE.pattern + r"|(?<![\w.])/(?:tmp|work|home|root|etc|usr|var|proc)/|[A-Z]:\\")
 NORMAL = "You are a disgusting idiot."
-BATCH_NOISE = 0.1
+BATCH_NOISE = 0.15
 
 
 @dataclass(frozen=True)
@@ -319,7 +319,8 @@ def test_one_callers_bad_text_never_changes_anothers_result(env):
         t.join(120)
     assert len(got) == len(texts) and len(bad) == 3 * len(poison)
     # Within BATCH_NOISE of the text alone: the int8 model quantises its activations per batch, so whoever shares
-    # a batch moves a score a little (up to 0.056 on these texts with no bad caller at all)
+    # a batch moves a score a little (the model shipped 2026-12-02: up to 0.118 on these texts in 300 random
+    # batches of themselves, with no bad caller at all)
     for text in texts:
         assert "error" not in got[text], text
         for label in MODEL_LABELS:
