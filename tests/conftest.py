@@ -105,3 +105,10 @@ def client(app_server):
     from toxic.serve.client import gradio_client
 
     return gradio_client(app_server.url, timeout=None)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Files with a slow test first, each file's tests in their order: workers take whole files (--dist loadfile),
+    and a long file handed out last would leave the other workers idle while it runs."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: the order within each group stays

@@ -70,6 +70,12 @@ def splits():
     return build_splits()
 
 
+@pytest.fixture(scope="module")
+def offensive_train():
+    """TweetEval offensive train merged with OLID levels B and C, as training reads it by default."""
+    return data.read_offensive(data.data_dir(), "train")
+
+
 def test_splits_have_no_leaks_duplicates_or_empties(splits):
     train, val = splits["train"], splits["validation"]
     assert not set(train["text"]) & set(val["text"])
@@ -141,10 +147,9 @@ def test_olid_key_joins_olid_and_tweeteval_spellings():
     assert data.olid_key(olid) == data.olid_key(tweeteval) == "useruserGohomeyouredrunkuserMAGA".lower()
 
 
-def test_every_tweeteval_offensive_tweet_finds_its_olid_row():
+def test_every_tweeteval_offensive_tweet_finds_its_olid_row(offensive_train):
     olid = data.read_olid(data.data_dir()).set_index("key")
-    for split in ("train", "val"):
-        frame = data.read_offensive(data.data_dir(), split)
+    for frame in (offensive_train, data.read_offensive(data.data_dir(), "val")):
         found = olid.reindex([data.olid_key(t) for t in frame["text"]])
         assert found["offensive"].notna().all()  # all 13,240 tweets merge
         agree = (found["offensive"].to_numpy() == frame["toxic"].to_numpy()).mean()
@@ -156,7 +161,7 @@ def test_every_tweeteval_offensive_tweet_finds_its_olid_row():
         ).all()
 
 
-def test_olid_individual_targets_are_not_hate_or_unknown_by_choice():
+def test_olid_individual_targets_are_not_hate_or_unknown_by_choice(offensive_train):
     """Level C: a tweet aimed at a group leaves hate unknown (OLID's groups include parties and fans); one aimed at
     one person is hate 0 by default, or unknown (HatEval counts abuse of one woman as hate)."""
     root = data.data_dir()
@@ -165,7 +170,7 @@ def test_olid_individual_targets_are_not_hate_or_unknown_by_choice():
     )
     keys = np.array([data.olid_key(t) for t in raw["tweet"]])
     individual, group = set(keys[raw["subtask_c"] == "IND"]), set(keys[raw["subtask_c"] == "GRP"])
-    zero = data.read_offensive(root, "train")
+    zero = offensive_train
     unknown = data.read_offensive(root, "train", individual_hate=False)
     target = np.array([data.olid_key(t) for t in zero["text"]])
     only_group = np.isin(target, list(group - individual))

@@ -5,13 +5,16 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO, linux_only
 
 
+@pytest.mark.slow
 @linux_only  # peak RSS from /proc
 def test_loadtest_runs_and_reports_every_target(tmp_path):
     out = tmp_path / "figures.json"
-    args = ["--clients", "3", "--seconds", "2", "--calls", "5", "--csv-rows", "300", "--procs", "2"]
+    args = ["--clients", "3", "--seconds", "1", "--calls", "5", "--csv-rows", "300", "--procs", "2"]
     proc = subprocess.run(
         [sys.executable, "-m", "bench.loadtest", *args, "--json", str(out)],
         cwd=REPO,
