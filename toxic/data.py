@@ -121,17 +121,17 @@ def read_olid(root: Path, individual_hate: bool = True) -> pd.DataFrame:
         {"key": [olid_key(t) for t in raw["tweet"]], "offensive": offensive, "insult": insult}
     )
     frame["hate"] = hate
-    return _merge_by_key(frame, ["offensive", "insult", "hate"])
+    return _merge_labels(frame, "key", ["offensive", "insult", "hate"])
 
 
-def _merge_by_key(frame: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
-    """One row per key (first-seen order), each label as :func:`_merge_label` merges it, vectorised: the known
-    values' min and max per key agree exactly when there is one known value."""
+def _merge_labels(frame: pd.DataFrame, key: str, labels: list[str]) -> pd.DataFrame:
+    """One row per ``key`` (first-seen order). Per label, the known values are kept when they agree and become
+    unknown (-1) when they conflict or none is known: their min and max per key are equal exactly when there is
+    one known value."""
     known = frame[labels].where(frame[labels] != MISSING)  # unknown -> NaN, which min and max skip
-    grouped = known.assign(key=frame["key"]).groupby("key", sort=False)
+    grouped = known.assign(**{key: frame[key]}).groupby(key, sort=False)
     low, high = grouped.min(), grouped.max()
-    merged = low.where(low == high).fillna(MISSING).astype(int)
-    return merged.reset_index()
+    return low.where(low == high).fillna(MISSING).astype(int).reset_index()
 
 
 def read_offensive(root: Path, split: str, individual_hate: bool = True) -> pd.DataFrame:
@@ -199,26 +199,15 @@ def clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["text"] != ""].reset_index(drop=True)
 
 
-def _merge_label(values: pd.Series) -> int:
-    known = set(values[values != MISSING].tolist())
-    return known.pop() if len(known) == 1 else MISSING
-
-
 def merge_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per text. Per label, agreeing known values are kept; conflicting ones become unknown (-1)."""
     labels = [label for label in LABELS if label in frame.columns]
     dup = frame["text"].duplicated(keep=False)
     if not dup.any():
         return frame.reset_index(drop=True)
-    merged = (
-        frame[dup]
-        .groupby("text", sort=False)
-        .agg(
-            **{label: (label, _merge_label) for label in labels},
-            source=("source", lambda s: "+".join(sorted(set(s)))),
-        )
-        .reset_index()
-    )
+    merged = _merge_labels(frame[dup], "text", labels)
+    sources = frame[dup].groupby("text", sort=False)["source"].agg(lambda s: "+".join(sorted(set(s))))
+    merged["source"] = sources.to_numpy()  # the same first-seen order of texts
     merged = merged[(merged[labels] != MISSING).any(axis=1)]
     return pd.concat([frame[~dup], merged], ignore_index=True)
 
