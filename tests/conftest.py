@@ -26,6 +26,11 @@ CLOUD_PYTHON = REPO / ".venv-cloud" / "bin" / "python"
 # For tests that read a process's memory map or peak RSS from /proc (the CI matrix also runs macOS).
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux only)")
 
+# Under xdist every worker is a process of its own: one onnxruntime thread each (for the processes they start too),
+# or n workers with n threads each oversubscribe n cores, and onnxruntime's spinning threads burn the difference.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("TOXIC_THREADS", "1")
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):
