@@ -6,7 +6,7 @@
 Per label, on its benchmark val split (``toxic.data.BENCHMARKS``: TweetEval offensive for toxic and insult, TweetEval hate for hate): the int8 model's
 raw logits (any calibration already in toxic.json is ignored) -> ``(scale, bias)`` minimising log loss -> the
 decision threshold re-tuned for macro-F1 on the calibrated probabilities. ``toxic.json`` gets
-``"calibration": {label: {"scale", "bias", "method", "n", "ece_before", "ece_after", "ece_held_out", ...}}``
+``"calibration": {label: {"scale", "bias", "method", "fit", "n", "ece_before", "ece_after", "ece_held_out", ...}}``
 and the new thresholds. A label keeps its fit only when it lowers the held-out ECE (below); otherwise its
 probabilities stay as the model gives them (scale 1, bias 0). ``ece_after`` is in-sample (fitted and measured on the same val); ``ece_held_out`` fits on
 one half and measures on the other, both ways, over 10 random halvings (before and after): the honest figure.
@@ -32,12 +32,16 @@ from toxic.eval.metrics import best_threshold, binary_metrics
 
 
 def raw_logits(model_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per label: (uncalibrated logits on its benchmark val split, labels)."""
+    """Per label: (uncalibrated logits on its benchmark val split, labels). Each distinct text is scored once:
+    `toxic` and `insult` share most of their val tweets."""
     clf = Classifier(dataclasses.replace(read_info(model_dir), calibration={}))
+    vals = {label: benchmark_val(label) for label in clf.labels}  # the model's own labels
+    texts = list(dict.fromkeys(t for val in vals.values() for t in val["text"]))
+    row = {t: i for i, t in enumerate(texts)}
+    probs = clf.predict_proba(texts)
     out = {}
-    for j, label in enumerate(clf.labels):  # the model's own labels
-        val = benchmark_val(label)
-        p = clf.predict_proba(val["text"].tolist())[:, j]
+    for j, (label, val) in enumerate(vals.items()):
+        p = probs[[row[t] for t in val["text"]], j]
         out[label] = (calibration.logit(p), val["label"].to_numpy())
     return out
 
@@ -46,7 +50,7 @@ def calibrate(model_dir: Path, method: str = "platt") -> dict:
     """Fit per label; returns the new ``calibration`` and ``thresholds`` entries of toxic.json."""
     fitted, thresholds = {}, {}
     for label, (z, y) in raw_logits(model_dir).items():
-        a, b = calibration.fit(z, y, method)
+        a, b = fit = calibration.fit(z, y, method)
         held_out = dict(zip(("before", "after"), calibration.held_out_ece(z, y, method), strict=True))
         kept = held_out["after"] < held_out["before"]
         if not kept:  # the fit does not carry to unseen texts: keep the model's own probabilities
@@ -61,6 +65,7 @@ def calibrate(model_dir: Path, method: str = "platt") -> dict:
             "scale": a,
             "bias": b,
             "method": method if kept else f"none ({method} did not lower the held-out ECE)",
+            "fit": dict(zip(("scale", "bias"), fit, strict=True)),  # on all of val, kept or not
             "fitted_on": f"{label} benchmark val (n={len(y)})",
             "n": int(len(y)),
             "ece_before": m_before["ece"],
