@@ -376,28 +376,29 @@ def fill_log(path: Path, rows: int, texts: list[str]) -> None:
         log.flush()
 
 
-def bad_phase(serve_cmd: list[str], env: dict, work: Path, args, texts: list[str]) -> dict:
-    """Normal /classify clients and one bad caller at once, then a drift report at the largest window."""
-    log = work / "bad-phase.sqlite"
+def logged_server(serve_cmd: list[str], env: dict, work: Path, texts: list[str]) -> Server:
+    """The app with a prediction log filled beforehand to the largest drift window (for the bad-input phase)."""
+    log = work / "predictions.sqlite"
     fill_log(log, DRIFT_WINDOW, texts)
-    server = Server(serve_cmd, {**env, "TOXIC_LOG": str(log)}, work)
-    try:
-        server.phase_peak_mb()
-        started = threading.Event()  # set when the normal clients are connected
-        bad: dict = {}
-        sender = threading.Thread(target=lambda: bad.update(bad_traffic(server.url, args.seconds, started)))
-        sender.start()
-        normal = load_on(server, "/classify", args.clients, args.seconds, texts, args.procs, started)
-        started.set()  # in case the load never got that far: the sender then ends by itself
-        sender.join(CALL_TIMEOUT_S + 30)
-        client = gradio_client(server.url)
-        t0 = time.perf_counter()
-        client.predict(DRIFT_WINDOW, "", "", api_name="/drift")
-        drift_s = time.perf_counter() - t0
-        client.close()
-        return {"normal": normal, "bad": bad, "drift_s": drift_s, "peak_rss_mb": server.phase_peak_mb()}
-    finally:
-        server.stop()
+    return Server(serve_cmd, {**env, "TOXIC_LOG": str(log)}, work)
+
+
+def bad_phase(server: Server, args, texts: list[str]) -> dict:
+    """Normal /classify clients and one bad caller at once, then a drift report at the largest window."""
+    server.phase_peak_mb()
+    started = threading.Event()  # set when the normal clients are connected
+    bad: dict = {}
+    sender = threading.Thread(target=lambda: bad.update(bad_traffic(server.url, args.seconds, started)))
+    sender.start()
+    normal = load_on(server, "/classify", args.clients, args.seconds, texts, args.procs, started)
+    started.set()  # in case the load never got that far: the sender then ends by itself
+    sender.join(CALL_TIMEOUT_S + 30)
+    client = gradio_client(server.url)
+    t0 = time.perf_counter()
+    client.predict(DRIFT_WINDOW, "", "", api_name="/drift")
+    drift_s = time.perf_counter() - t0
+    client.close()
+    return {"normal": normal, "bad": bad, "drift_s": drift_s, "peak_rss_mb": server.phase_peak_mb()}
 
 
 def model_batching_gain(texts: list[str], batch: int, n: int = 256) -> dict:
@@ -491,7 +492,11 @@ def main() -> None:
                 f"6/6 bad inputs among {args.clients} clients x {args.seconds:.0f} s, then a drift",
                 flush=True,
             )
-            figures["bad_phase"] = bad_phase(serve_cmd, env, Path(tmp), args, texts)
+            server = logged_server(serve_cmd, env, Path(tmp), texts)
+            try:
+                figures["bad_phase"] = bad_phase(server, args, texts)
+            finally:
+                server.stop()
         report_bad(figures["bad_phase"])
         if args.json:
             Path(args.json).write_text(json.dumps(figures, indent=2))
@@ -508,7 +513,7 @@ def main() -> None:
         figures["ready_rss_mb"] = app_server.memory_mb()[0]
         app_server.stop()
 
-        server = Server(serve_cmd, {**env, "TOXIC_BATCHING": "1"}, work)
+        server = logged_server(serve_cmd, {**env, "TOXIC_BATCHING": "1"}, work, texts)
         peaks = figures["phase_peak_rss_mb"] = {"start": server.phase_peak_mb()}
         try:
             print(f"2/5 latency: one client, {args.calls} calls per endpoint, interleaved", flush=True)
@@ -545,11 +550,14 @@ def main() -> None:
                 }
                 peaks["csv"] = server.phase_peak_mb()
             figures["peak_rss_mb"] = max(peaks.values())
+
+            print(
+                f"6/6 bad inputs among {args.clients} clients x {args.seconds:.0f} s, then a drift",
+                flush=True,
+            )
+            figures["bad_phase"] = bad_phase(server, args, texts)
         finally:
             server.stop()
-
-        print(f"6/6 bad inputs among {args.clients} clients x {args.seconds:.0f} s, then a drift", flush=True)
-        figures["bad_phase"] = bad_phase(serve_cmd, env, work, args, texts)
 
         plain = Server(serve_cmd, {**env, "TOXIC_BATCHING": "0"}, work)
         try:
