@@ -143,28 +143,39 @@ def test_every_augmentation_at_work_in_the_run(container_run):
     assert "epoch 1 augmentation:" in out.stdout
 
 
-def export_ops(train_python: Path, run_dir: Path, out: Path, options: str) -> str:
-    """``train.export.export(run_dir, out, strict=False, <options>)`` in the training environment; the sorted
-    op types of the int8 graph it wrote, as printed."""
-    code = (
-        f"import onnx; from train.export import export; export({str(run_dir)!r}, {str(out)!r}, strict=False, "
-        f"{options}); print(sorted({{n.op_type for n in onnx.load({str(out / 'model.onnx')!r}).graph.node}}))"
+REEXPORTS = {  # the run exported twice more, as train.export.export options
+    "unfused": "fused=False, signed_weights=True, profile_texts=100",
+    "static": "static=True, calibration_texts=32, profile_texts=100",
+}
+
+
+@pytest.fixture(scope="module")
+def reexports(container_run, train_python, tmp_path_factory) -> dict[str, tuple[Path, str]]:
+    """The run exported again, once per entry of REEXPORTS, in one training-environment process (torch is
+    imported once): per name, the output folder and the sorted op types of the int8 graph it wrote."""
+    _, run_dir = container_run
+    root = tmp_path_factory.mktemp("reexports")
+    code = "import onnx; from train.export import export\n" + "".join(
+        f"export({str(run_dir)!r}, {str(root / name)!r}, strict=False, {options})\n"
+        f"print({name!r}, sorted({{n.op_type for n in onnx.load({str(root / name / 'model.onnx')!r}).graph.node}}))\n"
+        for name, options in REEXPORTS.items()
     )
     run = subprocess.run(
         [str(train_python), "-c", code], capture_output=True, text=True, cwd=REPO, timeout=900
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    return run.stdout.strip().splitlines()[-1]
+    printed = dict(
+        line.split(" ", 1) for line in run.stdout.splitlines() if line.split(" ", 1)[0] in REEXPORTS
+    )
+    return {name: (root / name, printed[name]) for name in REEXPORTS}
 
 
 @pytest.mark.train
 @pytest.mark.slow
-def test_the_run_exports_unfused_with_s8_weights(container_run, train_python, tmp_path):
+def test_the_run_exports_unfused_with_s8_weights(reexports, train_python):
     """The export without fusions (the default export, above, is fused) and with s8 weights (the default is u8):
     the graph as Optimum wrote it, then int8, then serving."""
-    _, run_dir = container_run
-    out = tmp_path / "unfused"
-    ops = export_ops(train_python, run_dir, out, "fused=False, signed_weights=True, profile_texts=100")
+    out, ops = reexports["unfused"]
     assert "Attention" not in ops and "SkipLayerNormalization" not in ops and "MatMulInteger" in ops, ops
     meta = json.loads((out / "toxic.json").read_text())
     assert meta["graph"] == "as exported" and "s8 weights" in meta["quantization"]
@@ -188,12 +199,10 @@ def test_the_run_exports_unfused_with_s8_weights(container_run, train_python, tm
 
 @pytest.mark.train
 @pytest.mark.slow
-def test_the_run_exports_static_int8(container_run, train_python, tmp_path):
+def test_the_run_exports_static_int8(reexports):
     """Static int8: activation ranges calibrated on training tweets, so a text scores the same alone or in any
     batch (dynamic int8 moves scores by up to ~0.1 with the batch)."""
-    _, run_dir = container_run
-    out = tmp_path / "static"
-    ops = export_ops(train_python, run_dir, out, "static=True, calibration_texts=32, profile_texts=100")
+    out, ops = reexports["static"]
     assert "QLinearMatMul" in ops and "DynamicQuantizeLinear" not in ops, ops
     quantization = json.loads((out / "toxic.json").read_text())["quantization"]
     assert quantization.startswith("int8 static") and "of 32 training tweets" in quantization
