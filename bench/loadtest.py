@@ -385,6 +385,7 @@ def logged_server(serve_cmd: list[str], env: dict, work: Path, texts: list[str])
 
 def bad_phase(server: Server, args, texts: list[str]) -> dict:
     """Normal /classify clients and one bad caller at once, then a drift report at the largest window."""
+    print(f"6/6 bad inputs among {args.clients} clients x {args.seconds:.0f} s, then a drift", flush=True)
     server.phase_peak_mb()
     started = threading.Event()  # set when the normal clients are connected
     bad: dict = {}
@@ -488,10 +489,6 @@ def main() -> None:
     t_all = time.perf_counter()
     if args.bad_only:
         with tempfile.TemporaryDirectory(prefix="toxic-loadtest-") as tmp:
-            print(
-                f"6/6 bad inputs among {args.clients} clients x {args.seconds:.0f} s, then a drift",
-                flush=True,
-            )
             server = logged_server(serve_cmd, env, Path(tmp), texts)
             try:
                 figures["bad_phase"] = bad_phase(server, args, texts)
@@ -551,10 +548,6 @@ def main() -> None:
                 peaks["csv"] = server.phase_peak_mb()
             figures["peak_rss_mb"] = max(peaks.values())
 
-            print(
-                f"6/6 bad inputs among {args.clients} clients x {args.seconds:.0f} s, then a drift",
-                flush=True,
-            )
             figures["bad_phase"] = bad_phase(server, args, texts)
         finally:
             server.stop()

@@ -84,9 +84,8 @@ def test_held_out_ece_fits_on_one_half_and_measures_on_the_other():
             before.append(expected_calibration_error(y[~fit_on], calibration.sigmoid(z[~fit_on])))
             after.append(expected_calibration_error(y[~fit_on], calibration.apply(z[~fit_on], a, b)))
     assert calibration.held_out_ece(z, y) == pytest.approx((np.mean(before), np.mean(after)))
-    assert np.mean(after) < np.mean(
-        before
-    )  # these logits are miscalibrated, and a fit on half of them carries
+    # these logits are miscalibrated, and a fit on half of them carries to the other half
+    assert np.mean(after) < np.mean(before)
 
 
 @pytest.fixture(scope="module")
