@@ -44,6 +44,9 @@ class TrainConfig:
     deobfuscate: bool = (
         False  # undo look-alike spellings in train and val texts, as serving does (toxic.deobfuscate)
     )
+    ema: float = (
+        0.0  # decay of a moving average of the weights (0 = off); the run keeps whichever scores higher
+    )
     seed: int = 42  # python, numpy and torch seeds
     limit: int = 0  # use only this many training rows (0 = all): smoke tests
     limit_val: int = 0  # and this many val rows per source (0 = all)
@@ -71,6 +74,7 @@ class TrainConfig:
                 self.class_weights in {"none", "sqrt", "balanced"},
                 "class_weights must be none, sqrt or balanced",
             ),
+            (0 <= self.ema < 1, "ema is a decay per step, in [0, 1): 0.999 averages ~1,000 steps"),
             (self.device in {"auto", "cpu", "cuda"}, "device must be auto, cpu or cuda"),
         ]
         for ok, message in checks:

@@ -47,6 +47,7 @@ from toxic.eval.functional import load_half
 from toxic.eval.functional import sample as functional_sample
 from toxic.eval.metrics import best_threshold, binary_metrics
 from train.augment import augment_texts, template_texts
+from train.average import WeightAverage
 from train.config import PACKAGED_BACKBONE, TrainConfig
 from train.plots import write_plots
 from train.remote import fetch_data, upload_dir
@@ -154,6 +155,23 @@ def _labels_text(values) -> str:
     return " ".join(f"{label}={v}" for label, v in zip(LABELS, values, strict=True))
 
 
+def _live_and_average(record: dict) -> str:
+    return "  ".join(
+        f"{name} weights: " + " ".join(f"{label} {record[key][label]['macro_f1']:.4f}" for label in LABELS)
+        for name, key in (("live", "val_live"), ("average", "val_average"))
+    )
+
+
+def save_checkpoint(model, tokenizer, path: Path, average: WeightAverage | None, weights: str) -> None:
+    """The model (its averaged weights when those won the epoch) and its tokenizer, loadable by from_pretrained."""
+    if weights == "average":
+        with average.swapped_in():
+            model.save_pretrained(path)
+    else:
+        model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+
+
 def git_commit() -> str:
     try:
         return subprocess.check_output(
@@ -246,6 +264,7 @@ def train(cfg: TrainConfig) -> Path:
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     schedule = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup * total), total)
     rng = np.random.default_rng(cfg.seed)
+    average = WeightAverage(model, cfg.ema) if cfg.ema else None
 
     history, best, step = [], None, 0
     for epoch in range(cfg.epochs):
@@ -293,6 +312,8 @@ def train(cfg: TrainConfig) -> Path:
             optimizer.step()
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
+            if average is not None:
+                average.update()
             step, seen = step + 1, seen + len(batch)
             losses.append(loss.item())
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
@@ -306,22 +327,31 @@ def train(cfg: TrainConfig) -> Path:
             "step": step,
             "train_loss": float(np.mean(losses)),
             "samples_per_s": seen / elapsed,
+            "weights": "live",
             "val": metrics,
         }
+        if average is not None:  # the same epoch's averaged weights, kept instead when they score higher
+            with average.swapped_in():
+                avg_probs = predict(model, val_ids, tokenizer.pad_token_id, device, amp)
+            record["val_live"], record["val_average"] = metrics, evaluate(val, avg_probs)
+            if record["val_average"]["score"] > metrics["score"]:
+                probs, metrics = avg_probs, record["val_average"]
+                record["weights"], record["val"] = "average", metrics
         if augmented:
             record["augmented"] = augmented
         history.append(record)
         print(
             f"epoch {epoch + 1}: loss {record['train_loss']:.4f}  "
             + "  ".join(f"{label} F1 {metrics[label]['macro_f1']:.4f}" for label in LABELS)
-            + f"  ({record['samples_per_s']:.1f} samples/s)",
+            + f"  ({record['weights']} weights, {record['samples_per_s']:.1f} samples/s)",
             flush=True,
         )
+        if average is not None:
+            print(_live_and_average(record), flush=True)
         (run_dir / "history.json").write_text(json.dumps(history, indent=2))
         if best is None or metrics["score"] > best["val"]["score"]:
             best = record
-            model.save_pretrained(run_dir / "checkpoint")
-            tokenizer.save_pretrained(run_dir / "checkpoint")
+            save_checkpoint(model, tokenizer, run_dir / "checkpoint", average, record["weights"])
             np.save(run_dir / "val_probs.npy", probs)
         if step >= total:
             break
@@ -330,11 +360,17 @@ def train(cfg: TrainConfig) -> Path:
     final = evaluate(val, probs)
     thresholds = {label: final[label]["threshold"] for label in LABELS}
     (run_dir / "metrics.json").write_text(
-        json.dumps({"best_epoch": best["epoch"], "thresholds": thresholds, "val": final}, indent=2)
+        json.dumps(
+            {"best_epoch": best["epoch"], "weights": best["weights"], "thresholds": thresholds, "val": final},
+            indent=2,
+        )
     )
     write_plots(val, probs, thresholds, run_dir / "plots", benchmark=BENCHMARKS)
     val.to_csv(run_dir / "val.csv", index=False)
-    print(f"best epoch {best['epoch']}: " + json.dumps({k: round(final[k]["macro_f1"], 4) for k in LABELS}))
+    print(
+        f"best epoch {best['epoch']} ({best['weights']} weights): "
+        + json.dumps({k: round(final[k]["macro_f1"], 4) for k in LABELS})
+    )
 
     if cfg.export:
         from train.export import PROFILE_TEXTS, export
