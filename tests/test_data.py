@@ -106,6 +106,19 @@ def test_splits_label_sources(splits):
     assert not train["text"].str.contains(r"https?://").any()
 
 
+def test_davidson_offensive_tweets_can_leave_hate_unknown(splits):
+    masked = build_splits(cfg=SplitConfig(davidson_offensive_hate=False))["train"]
+    before, after = (f[f["source"] == "davidson2017"].set_index("text") for f in (splits["train"], masked))
+    assert after.index.equals(before.index) and after["toxic"].equals(before["toxic"])
+    offensive = (before["toxic"] == 1) & (before["hate"] == 0)
+    assert offensive.sum() > 15_000  # most of Davidson: offensive, not hate
+    assert (after.loc[offensive, "hate"] == MISSING).all()
+    kept = ~offensive & (before["hate"] != MISSING)  # a conflict with an offensive duplicate was unknown
+    assert after.loc[kept, "hate"].equals(before.loc[kept, "hate"])  # hate and harmless keep their label
+    others = (f[f["source"] != "davidson2017"] for f in (splits["train"], masked))
+    assert next(others).equals(next(others))
+
+
 def test_davidson_split_is_deterministic_and_stratified():
     raw = data.read_davidson(data.data_dir())
     t1, v1 = split_davidson(raw, SplitConfig(seed=3))

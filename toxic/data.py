@@ -67,6 +67,9 @@ class SplitConfig:
     davidson_val_fraction: float = 0.1  # share of Davidson held out for validation, per class
     seed: int = 13  # fixes the Davidson split
     olid_individual_hate: bool = True  # OLID tweets aimed at one person: hate 0 (False: unknown)
+    davidson_offensive_hate: bool = (
+        True  # Davidson's offensive-not-hate train tweets: hate 0 (False: unknown)
+    )
 
     def __post_init__(self) -> None:
         if not 0 < self.davidson_val_fraction < 1:
@@ -244,6 +247,8 @@ def build_splits(root: Path | None = None, cfg: SplitConfig | None = None) -> di
     root = root or data_dir()
     cfg = cfg or SplitConfig()
     dav_train, dav_val = split_davidson(read_davidson(root), cfg)
+    if not cfg.davidson_offensive_hate:  # its "offensive" class holds slurs at women that HatEval calls hate
+        dav_train.loc[(dav_train["toxic"] == 1) & (dav_train["hate"] == 0), "hate"] = MISSING
     offensive = read_offensive(root, "train", cfg.olid_individual_hate)
     train = pd.concat([offensive, read_hate(root, "train"), dav_train], ignore_index=True)
     val = pd.concat([read_offensive(root, "val"), read_hate(root, "val"), dav_val], ignore_index=True)

@@ -37,6 +37,9 @@ class TrainConfig:
         1500  # extra rows per epoch from the functional suite's training half (data/functional/train.json)
     )
     olid_individual_hate: bool = True  # OLID tweets aimed at one person train hate as 0 (--no-...: unknown)
+    davidson_offensive_hate: bool = (
+        True  # Davidson's offensive-not-hate tweets train hate as 0 (--no-...: unknown)
+    )
     class_weights: str = "none"  # per-label positive weights in the loss: none | sqrt | balanced (neg/pos)
     extra_data: str = (
         ""  # a CSV of extra labelled rows (text + per label 1, 0 or -1): `toxic corrections export`

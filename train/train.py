@@ -200,7 +200,10 @@ def train(cfg: TrainConfig) -> Path:
     os.environ["TOXIC_DATA_DIR"] = str(root)  # the rest of the run reads it (export's reference profile)
     if problems := verify_manifest(root):
         raise SystemExit("training data does not match data/manifest.json:\n  " + "\n  ".join(problems))
-    splits = build_splits(root, SplitConfig(olid_individual_hate=cfg.olid_individual_hate))
+    split_config = SplitConfig(
+        olid_individual_hate=cfg.olid_individual_hate, davidson_offensive_hate=cfg.davidson_offensive_hate
+    )
+    splits = build_splits(root, split_config)
     tr, val = splits["train"], splits["validation"]
     if cfg.limit:
         tr = tr.sample(n=min(cfg.limit, len(tr)), random_state=cfg.seed).reset_index(drop=True)
