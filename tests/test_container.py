@@ -76,7 +76,7 @@ def container_run(train_python, gcs_server, tmp_path_factory):
         env.delenv("TOXIC_DATA_DIR", raising=False)
         python, *rest = entrypoint()
         tiny = ["--limit", "48", "--limit-val", "10", "--max-steps", "2", "--epochs", "1", "--device", "cpu"]
-        tiny += ["--threads", "1"]
+        tiny += ["--threads", "1", "--ema", "0.9"]
         command = [
             str(train_python),
             *rest,
@@ -141,6 +141,17 @@ def test_every_augmentation_at_work_in_the_run(container_run):
     assert any(after.startswith("template: toxic=") for _, after in examples)
     assert any(after.startswith("functional: toxic=") and "insult=" in after for _, after in examples)
     assert "epoch 1 augmentation:" in out.stdout
+
+
+@pytest.mark.train
+@pytest.mark.slow
+def test_the_run_keeps_the_better_of_its_live_and_averaged_weights(container_run):
+    _, run_dir = container_run
+    (record,) = json.loads((run_dir / "history.json").read_text())
+    kept, other = (("live", "average"), ("average", "live"))[record["weights"] == "average"]
+    assert record["val"] == record[f"val_{kept}"]
+    assert record[f"val_{kept}"]["score"] >= record[f"val_{other}"]["score"]
+    assert json.loads((run_dir / "metrics.json").read_text())["weights"] == kept
 
 
 REEXPORTS = {  # the run exported twice more, as train.export.export options
