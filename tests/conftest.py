@@ -59,6 +59,15 @@ def train_python() -> Path:
     pytest.skip("no training environment here: ./tasks.sh setup-train")
 
 
+def train_json(train_python: Path, code: str) -> dict:
+    """Runs ``code`` in the training environment from the repository root; returns the JSON object it prints last."""
+    run = subprocess.run(
+        [str(train_python), "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
 @pytest.fixture(scope="session")
 def cloud_python() -> Path:
     """The job-submission environment's interpreter (google-cloud-aiplatform): fails in CI, skips elsewhere."""

@@ -1,14 +1,9 @@
 """The moving average of the weights along a run (``--ema``), in the training environment, on a real torch
 module: the average follows the recurrence, and swapping it in leaves the live weights untouched."""
 
-import json
-import subprocess
-
 import pytest
 
-from toxic.classifier import DEFAULT_MODEL
-
-REPO = DEFAULT_MODEL.parents[1]
+from tests.conftest import train_json
 
 CODE = """
 import json, torch
@@ -46,11 +41,7 @@ print(json.dumps({
 
 @pytest.mark.train
 def test_weight_average_follows_the_weights_and_swaps_back(train_python):
-    run = subprocess.run(
-        [str(train_python), "-c", CODE], capture_output=True, text=True, cwd=REPO, timeout=300
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    got = json.loads(run.stdout.strip().splitlines()[-1])
+    got = train_json(train_python, CODE)
     assert got["inside_is_average"]
     assert got["inside_differs"] and got["after_is_live"]
     # five steps of +1 while the warm-up holds the decay at 0.18-0.40: the average lags by under one step

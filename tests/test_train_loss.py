@@ -1,13 +1,8 @@
 """The training loss: per-label class weights and the masked BCE, in the training environment."""
 
-import json
-import subprocess
-
 import pytest
 
-from toxic.classifier import DEFAULT_MODEL
-
-REPO = DEFAULT_MODEL.parents[1]
+from tests.conftest import train_json
 
 CODE = """
 import json, numpy as np, torch
@@ -25,11 +20,7 @@ print(json.dumps({"weights": out, "plain": plain, "weighted": weighted, "masked_
 
 @pytest.mark.train
 def test_class_weights_and_the_masked_loss(train_python):
-    run = subprocess.run(
-        [str(train_python), "-c", CODE], capture_output=True, text=True, cwd=REPO, timeout=300
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    got = json.loads(run.stdout.strip().splitlines()[-1])
+    got = train_json(train_python, CODE)
     assert got["weights"]["none"] is None
     # known targets per label: toxic 2 of 5 positive, hate 1 of 4, insult 2 of 3 (-1 does not count)
     assert got["weights"]["balanced"] == pytest.approx([3 / 2, 3 / 1, 1 / 2])
