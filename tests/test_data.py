@@ -9,6 +9,7 @@ import pytest
 
 from toxic import data
 from toxic.data import MISSING, SplitConfig, build_splits, merge_duplicates, split_davidson, verify_manifest
+from toxic.errors import DataError
 from toxic.text import clean_text
 
 
@@ -106,17 +107,35 @@ def test_splits_label_sources(splits):
     assert not train["text"].str.contains(r"https?://").any()
 
 
-def test_davidson_offensive_tweets_can_leave_hate_unknown(splits):
-    masked = build_splits(cfg=SplitConfig(davidson_offensive_hate=False))["train"]
+@pytest.mark.parametrize("mode", ["unknown", "unknown-at-women"])
+def test_davidson_offensive_tweets_can_leave_hate_unknown(splits, mode):
+    masked = build_splits(cfg=SplitConfig(davidson_offensive_hate=mode))["train"]
     before, after = (f[f["source"] == "davidson2017"].set_index("text") for f in (splits["train"], masked))
     assert after.index.equals(before.index) and after["toxic"].equals(before["toxic"])
     offensive = (before["toxic"] == 1) & (before["hate"] == 0)
     assert offensive.sum() > 15_000  # most of Davidson: offensive, not hate
-    assert (after.loc[offensive, "hate"] == MISSING).all()
-    kept = ~offensive & (before["hate"] != MISSING)  # a conflict with an offensive duplicate was unknown
-    assert after.loc[kept, "hate"].equals(before.loc[kept, "hate"])  # hate and harmless keep their label
+    unknown = offensive & (after["hate"] == MISSING)
+    if mode == "unknown":
+        assert unknown.equals(offensive)
+    else:  # only the tweets with a slur at women: most of them
+        assert 0.8 < unknown.sum() / offensive.sum() < 0.9
+        words = before.index.str.lower().str.findall(r"[a-z]+").map(set)
+        slur = words.map(
+            lambda w: bool(w & {"bitch", "bitches", "hoe", "hoes", "whore", "slut", "cunt", "pussy"})
+        )
+        stem = before.index.str.contains("bitch|hoe|whore|slut|cunt|puss", case=False)
+        assert (slur & offensive).le(unknown).all() and unknown.le(stem).all()
+    kept = ~unknown & (before["hate"] != MISSING)  # a conflict with an offensive duplicate was unknown
+    assert kept.sum() > 1_000 and after.loc[kept, "hate"].equals(before.loc[kept, "hate"])
     others = (f[f["source"] != "davidson2017"] for f in (splits["train"], masked))
     assert next(others).equals(next(others))
+
+
+def test_an_unknown_davidson_mode_is_refused():
+    with pytest.raises(
+        DataError, match="davidson_offensive_hate must be one of zero, unknown, unknown-at-women"
+    ):
+        SplitConfig(davidson_offensive_hate="women")
 
 
 def test_davidson_split_is_deterministic_and_stratified():

@@ -62,18 +62,32 @@ def data_dir() -> Path:
     return env_data_dir()
 
 
+# What Davidson's "offensive, not hate" training tweets teach `hate`: 0 (as published), nothing, or nothing only
+# where the tweet uses a slur aimed at women (HatEval, hate's val benchmark, calls hostility to women hate).
+DAVIDSON_OFFENSIVE_HATE = ("zero", "unknown", "unknown-at-women")
+# A word list, not a label: the gendered slurs that make up most of Davidson's offensive class.
+SLURS_AT_WOMEN = re.compile(
+    r"\b(?:bitch\w*|hoes?|whores?|sluts?|slutty|cunts?|puss(?:y|ies))\b", re.IGNORECASE
+)
+
+
 @dataclass(frozen=True)
 class SplitConfig:
     davidson_val_fraction: float = 0.1  # share of Davidson held out for validation, per class
     seed: int = 13  # fixes the Davidson split
     olid_individual_hate: bool = True  # OLID tweets aimed at one person: hate 0 (False: unknown)
-    davidson_offensive_hate: bool = (
-        True  # Davidson's offensive-not-hate train tweets: hate 0 (False: unknown)
+    davidson_offensive_hate: str = (
+        "zero"  # its offensive-not-hate train tweets' hate: DAVIDSON_OFFENSIVE_HATE
     )
 
     def __post_init__(self) -> None:
         if not 0 < self.davidson_val_fraction < 1:
             raise DataError(f"davidson_val_fraction must be in (0, 1), got {self.davidson_val_fraction}")
+        if self.davidson_offensive_hate not in DAVIDSON_OFFENSIVE_HATE:
+            raise DataError(
+                f"davidson_offensive_hate must be one of {', '.join(DAVIDSON_OFFENSIVE_HATE)},"
+                f" got {self.davidson_offensive_hate!r}"
+            )
 
 
 # --- reading the raw sources -------------------------------------------------------------------------------------
@@ -242,13 +256,21 @@ def read_extra(path: Path | str) -> pd.DataFrame:
     return frame[(frame[list(LABELS)] != MISSING).any(axis=1)].reset_index(drop=True)
 
 
+def mask_davidson_offensive(dav: pd.DataFrame, mode: str) -> pd.DataFrame:
+    """Davidson's offensive-not-hate rows with ``hate`` unknown instead of 0: all of them (``unknown``), those
+    using a slur at women (``unknown-at-women``), or none (``zero``)."""
+    offensive = (dav["toxic"] == 1) & (dav["hate"] == 0)
+    if mode == "unknown-at-women":
+        offensive &= dav["text"].map(clean_text).str.contains(SLURS_AT_WOMEN)  # not in @handles or links
+    return dav.assign(hate=dav["hate"].mask(offensive & (mode != "zero"), MISSING))
+
+
 def build_splits(root: Path | None = None, cfg: SplitConfig | None = None) -> dict[str, pd.DataFrame]:
     """All labelled sources, cleaned, merged and leak-free, as ``{"train": frame, "validation": frame}``."""
     root = root or data_dir()
     cfg = cfg or SplitConfig()
     dav_train, dav_val = split_davidson(read_davidson(root), cfg)
-    if not cfg.davidson_offensive_hate:  # its "offensive" class holds slurs at women that HatEval calls hate
-        dav_train.loc[(dav_train["toxic"] == 1) & (dav_train["hate"] == 0), "hate"] = MISSING
+    dav_train = mask_davidson_offensive(dav_train, cfg.davidson_offensive_hate)
     offensive = read_offensive(root, "train", cfg.olid_individual_hate)
     train = pd.concat([offensive, read_hate(root, "train"), dav_train], ignore_index=True)
     val = pd.concat([read_offensive(root, "val"), read_hate(root, "val"), dav_val], ignore_index=True)

@@ -8,6 +8,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from toxic.data import DAVIDSON_OFFENSIVE_HATE
+
 PACKAGED_BACKBONE = "packaged:all-MiniLM-L6-v2"
 
 
@@ -37,8 +39,8 @@ class TrainConfig:
         1500  # extra rows per epoch from the functional suite's training half (data/functional/train.json)
     )
     olid_individual_hate: bool = True  # OLID tweets aimed at one person train hate as 0 (--no-...: unknown)
-    davidson_offensive_hate: bool = (
-        True  # Davidson's offensive-not-hate tweets train hate as 0 (--no-...: unknown)
+    davidson_offensive_hate: str = (
+        "zero"  # Davidson's offensive-not-hate tweets train hate as: zero | unknown | unknown-at-women
     )
     class_weights: str = "none"  # per-label positive weights in the loss: none | sqrt | balanced (neg/pos)
     extra_data: str = (
@@ -76,6 +78,10 @@ class TrainConfig:
             (
                 self.class_weights in {"none", "sqrt", "balanced"},
                 "class_weights must be none, sqrt or balanced",
+            ),
+            (
+                self.davidson_offensive_hate in DAVIDSON_OFFENSIVE_HATE,
+                f"davidson_offensive_hate must be one of {', '.join(DAVIDSON_OFFENSIVE_HATE)}",
             ),
             (0 <= self.ema < 1, "ema is a decay per step, in [0, 1): 0.999 averages ~1,000 steps"),
             (self.device in {"auto", "cpu", "cuda"}, "device must be auto, cpu or cuda"),
