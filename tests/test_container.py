@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, train_json
 from tests.storage_emulator import use
 from toxic.data import LABELS, data_dir, manifest_hash
 from train.remote import upload_dir
@@ -243,3 +243,77 @@ def test_push_to_hub_without_a_token_fails_before_training(train_python, tmp_pat
         out.stderr
     )
     assert not (tmp_path / "config.json").exists()  # nothing trained, nothing written
+
+
+def soup_cli(train_python: Path, *args) -> subprocess.CompletedProcess:
+    command = [str(train_python), "-m", "train.soup", *map(str, args), "--threads", "1"]
+    return subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600)
+
+
+@pytest.mark.train
+@pytest.mark.slow
+def test_two_runs_of_one_seed_average_into_a_soup_that_exports(container_run, train_python, tmp_path):
+    """The run and a copy with moved weights: the soup holds their mean, scores it on val, and exports."""
+    _, run_dir = container_run
+    a, b, soup = tmp_path / "a", tmp_path / "b", tmp_path / "soup"
+    for d in (a, b):
+        shutil.copytree(run_dir, d, ignore=shutil.ignore_patterns("onnx"))
+    code = f"""
+import json, torch
+from safetensors.torch import load_file, save_file
+path = {str(b / "checkpoint" / "model.safetensors")!r}
+torch.manual_seed(0)
+state = {{k: t + 0.01 * torch.randn_like(t) if t.is_floating_point() else t for k, t in load_file(path).items()}}
+save_file(state, path, metadata={{"format": "pt"}})
+print(json.dumps({{"tensors": len(state)}}))
+"""
+    assert train_json(train_python, code)["tensors"] > 50
+    out = soup_cli(train_python, soup, a, b)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "soup of 2 runs, val macro-F1 at tuned thresholds" in out.stdout
+    check = f"""
+import json, torch
+from safetensors.torch import load_file
+a, b, s = (load_file(f"{{d}}/checkpoint/model.safetensors") for d in {[str(a), str(b), str(soup)]!r})
+floats = [k for k in a if a[k].is_floating_point()]
+print(json.dumps({{
+    "mean": all(torch.allclose(s[k], (a[k] + b[k]) / 2, atol=1e-6) for k in floats),
+    "moved": all(not torch.equal(s[k], a[k]) for k in floats),
+    "ints": all(torch.equal(s[k], a[k]) for k in a if k not in floats),
+}}))
+"""
+    assert train_json(train_python, check) == {"mean": True, "moved": True, "ints": True}
+    metrics = json.loads((soup / "metrics.json").read_text())
+    assert metrics["weights"] == "soup" and set(metrics["thresholds"]) == set(LABELS)
+    assert [i["run"] for i in json.loads((soup / "run.json").read_text())["soup"]] == [str(a), str(b)]
+
+    code = f"from train.export import export; export({str(soup)!r}, strict=False, profile_texts=100)"
+    done = subprocess.run(
+        [str(train_python), "-c", code], capture_output=True, text=True, cwd=REPO, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    from toxic import Classifier
+
+    clf = Classifier.load(soup / "onnx")
+    assert clf.predict_proba(["you stupid idiot", "hello"]).shape == (2, len(LABELS))
+
+
+@pytest.mark.train
+@pytest.mark.slow
+def test_a_soup_refuses_runs_it_cannot_average(container_run, train_python, tmp_path):
+    _, run_dir = container_run
+    other = tmp_path / "other-seed"
+    shutil.copytree(run_dir, other, ignore=shutil.ignore_patterns("onnx"))
+    config = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "seed": config["seed"] + 1}))
+    cases = {
+        (tmp_path / "s1", run_dir, other): "start from different classifier heads; pass --any-seed",
+        (tmp_path / "s2", run_dir): "a soup needs at least two runs",
+        (other, run_dir, other): "is one of the ingredients",
+        (tmp_path / "s3", run_dir, tmp_path): "is not a finished training run: config.json is missing",
+    }
+    for args, message in cases.items():
+        out = soup_cli(train_python, *args)
+        assert out.returncode != 0 and message in out.stderr, out.stderr[-2000:]
+        assert "Traceback" not in out.stderr
+    assert not (tmp_path / "s1").exists()
