@@ -285,6 +285,10 @@ print(json.dumps({{
     assert train_json(train_python, check) == {"mean": True, "moved": True, "ints": True}
     metrics = json.loads((soup / "metrics.json").read_text())
     assert metrics["weights"] == "soup" and set(metrics["thresholds"]) == set(LABELS)
+    assert (
+        json.loads((soup / "config.json").read_text())["seed"]
+        == json.loads((a / "config.json").read_text())["seed"]
+    )
     assert [i["run"] for i in json.loads((soup / "run.json").read_text())["soup"]] == [str(a), str(b)]
 
     code = f"from train.export import export; export({str(soup)!r}, strict=False, profile_texts=100)"

@@ -115,11 +115,8 @@ def make_soup(
             {"best_epoch": None, "weights": "soup", "thresholds": thresholds, "val": metrics}, indent=2
         )
     )
-    config = {
-        **runs[0]["config"],
-        "run_dir": str(out_dir),
-        "seed": sorted({r["config"]["seed"] for r in runs}),
-    }
+    seeds = sorted({r["config"]["seed"] for r in runs})  # one, unless --any-seed
+    config = {**runs[0]["config"], "run_dir": str(out_dir), "seed": seeds[0] if len(seeds) == 1 else seeds}
     (out_dir / "config.json").write_text(json.dumps(config, indent=2))
     ingredients = [
         {
