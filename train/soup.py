@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +23,8 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from toxic.data import BENCHMARKS, LABELS
-from train.plots import write_plots
-from train.train import evaluate, predict
+from toxic.data import LABELS
+from train.train import predict, write_results
 
 
 class SoupError(ValueError):
@@ -101,20 +99,11 @@ def make_soup(
     ]
     with torch.no_grad():
         probs = predict(model, ids, tokenizer.pad_token_id, torch.device("cpu"), amp=False)
-    metrics = evaluate(val, probs)
-    thresholds = {label: metrics[label]["threshold"] for label in LABELS}
-
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir / "checkpoint")
     tokenizer.save_pretrained(out_dir / "checkpoint")
     np.save(out_dir / "val_probs.npy", probs)
-    shutil.copy(run_dirs[0] / "val.csv", out_dir / "val.csv")
-    write_plots(val, probs, thresholds, out_dir / "plots", benchmark=BENCHMARKS)
-    (out_dir / "metrics.json").write_text(
-        json.dumps(
-            {"best_epoch": None, "weights": "soup", "thresholds": thresholds, "val": metrics}, indent=2
-        )
-    )
+    metrics = write_results(out_dir, val, probs, best_epoch=None, weights="soup")
     seeds = sorted({r["config"]["seed"] for r in runs})  # one, unless --any-seed
     config = {**runs[0]["config"], "run_dir": str(out_dir), "seed": seeds[0] if len(seeds) == 1 else seeds}
     (out_dir / "config.json").write_text(json.dumps(config, indent=2))

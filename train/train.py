@@ -151,6 +151,17 @@ def evaluate(val, probs: np.ndarray, thresholds: dict[str, float] | None = None)
     return result
 
 
+def write_results(run_dir: Path, val: pd.DataFrame, probs: np.ndarray, best_epoch, weights: str) -> dict:
+    """What ``train.export`` reads from a run: metrics.json (val at thresholds tuned on val), the plots, val.csv."""
+    final = evaluate(val, probs)
+    thresholds = {label: final[label]["threshold"] for label in LABELS}
+    record = {"best_epoch": best_epoch, "weights": weights, "thresholds": thresholds, "val": final}
+    (run_dir / "metrics.json").write_text(json.dumps(record, indent=2))
+    write_plots(val, probs, thresholds, run_dir / "plots", benchmark=BENCHMARKS)
+    val.to_csv(run_dir / "val.csv", index=False)
+    return final
+
+
 def _labels_text(values) -> str:
     return " ".join(f"{label}={v}" for label, v in zip(LABELS, values, strict=True))
 
@@ -359,17 +370,7 @@ def train(cfg: TrainConfig) -> Path:
         if step >= total:
             break
 
-    probs = np.load(run_dir / "val_probs.npy")
-    final = evaluate(val, probs)
-    thresholds = {label: final[label]["threshold"] for label in LABELS}
-    (run_dir / "metrics.json").write_text(
-        json.dumps(
-            {"best_epoch": best["epoch"], "weights": best["weights"], "thresholds": thresholds, "val": final},
-            indent=2,
-        )
-    )
-    write_plots(val, probs, thresholds, run_dir / "plots", benchmark=BENCHMARKS)
-    val.to_csv(run_dir / "val.csv", index=False)
+    final = write_results(run_dir, val, np.load(run_dir / "val_probs.npy"), best["epoch"], best["weights"])
     print(
         f"best epoch {best['epoch']} ({best['weights']} weights): "
         + json.dumps({k: round(final[k]["macro_f1"], 4) for k in LABELS})
