@@ -259,10 +259,12 @@ def read_extra(path: Path | str) -> pd.DataFrame:
 def mask_davidson_offensive(dav: pd.DataFrame, mode: str) -> pd.DataFrame:
     """Davidson's offensive-not-hate rows with ``hate`` unknown instead of 0: all of them (``unknown``), those
     using a slur at women (``unknown-at-women``), or none (``zero``)."""
+    if mode == "zero":
+        return dav
     offensive = (dav["toxic"] == 1) & (dav["hate"] == 0)
     if mode == "unknown-at-women":
         offensive &= dav["text"].map(clean_text).str.contains(SLURS_AT_WOMEN)  # not in @handles or links
-    return dav.assign(hate=dav["hate"].mask(offensive & (mode != "zero"), MISSING))
+    return dav.assign(hate=dav["hate"].mask(offensive, MISSING))
 
 
 def build_splits(root: Path | None = None, cfg: SplitConfig | None = None) -> dict[str, pd.DataFrame]:

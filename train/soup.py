@@ -32,7 +32,7 @@ class SoupError(ValueError):
 
 
 def read_run(run_dir: Path) -> dict:
-    """What a soup needs from one run: its config, its record and its checkpoint's weights."""
+    """What a soup needs from one run: its config, its record, its architecture and the val set it was scored on."""
     for name in ("config.json", "run.json", "metrics.json", "val.csv", "checkpoint/model.safetensors"):
         if not (run_dir / name).exists():
             raise SoupError(f"{run_dir} is not a finished training run: {name} is missing")
@@ -41,6 +41,7 @@ def read_run(run_dir: Path) -> dict:
         "config": json.loads((run_dir / "config.json").read_text()),
         "run": json.loads((run_dir / "run.json").read_text()),
         "architecture": json.loads((run_dir / "checkpoint" / "config.json").read_text()),
+        "val": pd.read_csv(run_dir / "val.csv", keep_default_na=False),
     }
 
 
@@ -60,8 +61,7 @@ def check_compatible(runs: list[dict], any_seed: bool) -> None:
                 f"{r['dir']} (seed {r['config']['seed']}) and {first['dir']} (seed {first['config']['seed']}) start "
                 "from different classifier heads; pass --any-seed to average them anyway"
             )
-    vals = [pd.read_csv(r["dir"] / "val.csv", keep_default_na=False) for r in runs]
-    if any(not v.equals(vals[0]) for v in vals[1:]):
+    if any(not r["val"].equals(first["val"]) for r in runs[1:]):
         raise SoupError("the runs were scored on different val sets")
 
 
@@ -93,12 +93,11 @@ def make_soup(
     model = AutoModelForSequenceClassification.from_pretrained(run_dirs[0] / "checkpoint")
     model.load_state_dict(average_weights(run_dirs))
     tokenizer = AutoTokenizer.from_pretrained(run_dirs[0] / "checkpoint")
-    val = pd.read_csv(run_dirs[0] / "val.csv", keep_default_na=False)
+    val = runs[0]["val"]
     ids = tokenizer(val["text"].tolist(), truncation=True, max_length=runs[0]["config"]["max_length"])[
         "input_ids"
     ]
-    with torch.no_grad():
-        probs = predict(model, ids, tokenizer.pad_token_id, torch.device("cpu"), amp=False)
+    probs = predict(model, ids, tokenizer.pad_token_id, torch.device("cpu"), amp=False)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir / "checkpoint")
     tokenizer.save_pretrained(out_dir / "checkpoint")

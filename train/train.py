@@ -34,7 +34,6 @@ from toxic.data import (
     BENCHMARKS,
     LABELS,
     MISSING,
-    SplitConfig,
     build_splits,
     data_dir,
     manifest_hash,
@@ -211,10 +210,7 @@ def train(cfg: TrainConfig) -> Path:
     os.environ["TOXIC_DATA_DIR"] = str(root)  # the rest of the run reads it (export's reference profile)
     if problems := verify_manifest(root):
         raise SystemExit("training data does not match data/manifest.json:\n  " + "\n  ".join(problems))
-    split_config = SplitConfig(
-        olid_individual_hate=cfg.olid_individual_hate, davidson_offensive_hate=cfg.davidson_offensive_hate
-    )
-    splits = build_splits(root, split_config)
+    splits = build_splits(root, cfg.split_config())
     tr, val = splits["train"], splits["validation"]
     if cfg.limit:
         tr = tr.sample(n=min(cfg.limit, len(tr)), random_state=cfg.seed).reset_index(drop=True)
